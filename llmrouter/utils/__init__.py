@@ -1,0 +1,1 @@
+"""Provider calling utilities; see :mod:`llmrouter.utils.api_calling`."""

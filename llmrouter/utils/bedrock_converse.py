@@ -1,0 +1,123 @@
+"""AWS Bedrock through LiteLLM's Converse route: parameters, region, and the two calls.
+
+Credentials come from boto3's standard chain (env vars, shared files and profiles, SSO,
+instance roles), which LiteLLM's SigV4 signer uses when no key is passed. The region is
+resolved here, before the call, so that it can be named in logs and error messages.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+from collections.abc import AsyncIterator
+from typing import Any
+
+from llmrouter import errors
+from llmrouter.utils.chat_call import ChatCall
+from llmrouter.utils.litellm_setup import load_litellm
+from llmrouter.utils.openai_shapes import normalize_chunk, normalize_completion
+
+__all__ = ["achat", "astream", "litellm_kwargs", "resolve_region"]
+
+log = logging.getLogger("llmrouter.bedrock")
+
+# OpenAI parameters Converse understands (LiteLLM maps them); others are dropped.
+_PARAMS = ("max_tokens", "temperature", "top_p", "stop", "tools", "tool_choice", "response_format", "reasoning_effort")
+
+
+def _require_boto3() -> None:
+    if importlib.util.find_spec("boto3") is None or importlib.util.find_spec("botocore") is None:
+        raise errors.boto3_missing()
+
+
+def resolve_region(region: str | None, profile: str | None) -> str | None:
+    """The explicit region, else AWS_REGION / AWS_DEFAULT_REGION, else the profile's region."""
+    if region:
+        return region
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        if os.environ.get(name):
+            return os.environ[name]
+    try:
+        import botocore.session
+
+        return botocore.session.Session(profile=profile).get_config_variable("region")
+    except Exception:  # a broken profile is reported by the call itself
+        return None
+
+
+def litellm_kwargs(call: ChatCall, region: str) -> dict[str, Any]:
+    """``litellm.acompletion`` keyword arguments for one Converse call."""
+    kwargs: dict[str, Any] = {
+        "model": f"bedrock/converse/{call.model_id}",
+        "messages": call.messages,
+        "aws_region_name": region,
+        "timeout": call.timeout,
+        "num_retries": 0,
+    }
+    if call.endpoint:
+        kwargs["aws_bedrock_runtime_endpoint"] = call.endpoint
+    if call.aws_profile:
+        kwargs["aws_profile_name"] = call.aws_profile
+    for key in _PARAMS:
+        if call.params.get(key) is not None:
+            kwargs[key] = call.params[key]
+    return kwargs
+
+
+def _prepare(call: ChatCall) -> tuple[Any, str]:
+    _require_boto3()
+    region = resolve_region(call.region, call.aws_profile)
+    if not region:
+        raise errors.region_missing(call.model_id)
+    call.region = region
+    return load_litellm(), region
+
+
+def _fail(exc: BaseException, call: ChatCall) -> errors.GatewayError:
+    err = errors.classify(
+        exc, provider="bedrock", model_id=call.model_id, region=call.region, endpoint=call.endpoint or "", timeout_s=call.timeout
+    )
+    log.warning("bedrock model=%s region=%s failed: %s", call.model_id, call.region, err.code)
+    return err
+
+
+def _is_filler(chunk: dict[str, Any], first: bool) -> bool:
+    """LiteLLM's wrapper may repeat an empty ``role`` delta after the finish: drop it."""
+    if first or chunk.get("usage") or not chunk["choices"]:
+        return False
+    choice = chunk["choices"][0]
+    delta = choice["delta"]
+    return not delta.get("content") and not delta.get("tool_calls") and choice["finish_reason"] is None
+
+
+async def achat(call: ChatCall) -> dict[str, Any]:
+    """One Converse call: an OpenAI ``chat.completion`` dict."""
+    litellm, region = _prepare(call)
+    try:
+        response = await litellm.acompletion(**litellm_kwargs(call, region))
+    except Exception as exc:
+        raise _fail(exc, call) from None
+    log.debug("bedrock model=%s region=%s ok", call.model_id, region)
+    return normalize_completion(response, model=call.model_id)
+
+
+async def astream(call: ChatCall) -> AsyncIterator[dict[str, Any]]:
+    """One ConverseStream call: OpenAI ``chat.completion.chunk`` dicts as they arrive."""
+    litellm, region = _prepare(call)
+    first = True
+    try:
+        stream = await litellm.acompletion(
+            **litellm_kwargs(call, region), stream=True, stream_options={"include_usage": True}
+        )
+        async for chunk in stream:
+            out = normalize_chunk(chunk, model=call.model_id)
+            if _is_filler(out, first):
+                continue
+            first = False
+            yield out
+    except errors.GatewayError:
+        raise
+    except Exception as exc:
+        raise _fail(exc, call) from None
+    log.debug("bedrock stream model=%s region=%s ok", call.model_id, region)

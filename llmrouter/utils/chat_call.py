@@ -1,0 +1,105 @@
+"""``ChatCall``: one provider call, normalized from a call_api request dict.
+
+A call_api request carries either a full OpenAI ``messages`` list or the legacy
+``query`` + ``system_prompt`` pair; both become ``messages`` here, so nothing downstream ever
+reduces a conversation to its last turn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from llmrouter import errors
+
+__all__ = ["ChatCall", "PASSED_PARAMS", "from_request", "is_bedrock_service"]
+
+# Request keys that are OpenAI chat parameters, forwarded to the provider.
+PASSED_PARAMS = (
+    "max_tokens",
+    "max_completion_tokens",
+    "temperature",
+    "top_p",
+    "stop",
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
+    "user",
+    "seed",
+    "response_format",
+    "presence_penalty",
+    "frequency_penalty",
+    "reasoning_effort",
+)
+
+
+def is_bedrock_service(service: str | None) -> bool:
+    return (service or "").strip().lower() in ("bedrock", "aws")
+
+
+@dataclass
+class ChatCall:
+    provider: Literal["bedrock", "openai"]
+    model_id: str
+    messages: list[dict[str, Any]]
+    params: dict[str, Any] = field(default_factory=dict)
+    endpoint: str | None = None  # base URL; for Bedrock an optional bedrock-runtime override
+    region: str | None = None
+    aws_profile: str | None = None
+    api_keys: tuple[str, ...] = ()
+    timeout: float = 30.0
+
+
+def build_messages(request: dict[str, Any]) -> list[dict[str, Any]]:
+    messages = request.get("messages")
+    if messages:
+        if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
+            raise errors.bad_request("`messages` must be a list of {role, content} objects", param="messages")
+        return messages
+    query = request.get("query")
+    if not isinstance(query, str) or not query:
+        raise errors.bad_request("the request needs `messages` or a non-empty `query`", param="query")
+    built: list[dict[str, Any]] = []
+    if request.get("system_prompt"):
+        built.append({"role": "system", "content": request["system_prompt"]})
+    built.append({"role": "user", "content": query})
+    return built
+
+
+def from_request(
+    request: dict[str, Any],
+    *,
+    api_keys: tuple[str, ...],
+    max_tokens: int,
+    temperature: float,
+    top_p: float,
+    timeout: float,
+) -> ChatCall:
+    """Normalize one call_api request dict; request-level values override the defaults."""
+    if not isinstance(request, dict):
+        raise errors.bad_request("each call_api request must be a dict")
+    model_id = request.get("api_name") or request.get("model_name")
+    if not model_id:
+        raise errors.bad_request("the request needs `api_name` (the provider's model id) or `model_name`", param="api_name")
+    bedrock = is_bedrock_service(request.get("service"))
+    params: dict[str, Any] = {"max_tokens": max_tokens, "temperature": temperature, "top_p": top_p}
+    for key in PASSED_PARAMS:
+        if request.get(key) is not None:
+            params[key] = request[key]
+    if "max_completion_tokens" in params:
+        params["max_tokens"] = params.pop("max_completion_tokens")
+    endpoint = request.get("api_endpoint") or None
+    if not bedrock and not endpoint:
+        raise errors.bad_request("the request needs `api_endpoint` (an OpenAI-compatible base URL)", param="api_endpoint")
+    own_key = request.get("api_key")
+    return ChatCall(
+        provider="bedrock" if bedrock else "openai",
+        model_id=str(model_id),
+        messages=build_messages(request),
+        params=params,
+        endpoint=endpoint,
+        region=request.get("aws_region") or None,
+        aws_profile=request.get("aws_profile") or None,
+        api_keys=(own_key,) if own_key else api_keys,
+        timeout=float(request.get("timeout") or timeout),
+    )

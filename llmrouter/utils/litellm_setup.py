@@ -1,0 +1,48 @@
+"""Import LiteLLM once, quietly and offline.
+
+``import litellm`` takes seconds, so it happens only when a Bedrock call needs it (or in the
+server's background warm-up). Before the import we pin LiteLLM to its bundled cost map, and
+after it we turn off what would reach the network or slow the request path: Hugging Face
+tokenizer downloads (LiteLLM fetches one for llama-named models to count tokens), telemetry,
+logging callbacks and the debug banners it prints on every error.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+__all__ = ["load_litellm", "litellm_loaded"]
+
+_lock = threading.Lock()
+_module: Any = None
+
+
+def litellm_loaded() -> bool:
+    return _module is not None
+
+
+def load_litellm() -> Any:
+    """The configured ``litellm`` module (imported on first use; thread-safe)."""
+    global _module
+    if _module is not None:
+        return _module
+    with _lock:
+        if _module is None:
+            os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+            os.environ.setdefault("LITELLM_TELEMETRY", "False")
+            import litellm
+
+            litellm.suppress_debug_info = True
+            litellm.telemetry = False
+            litellm.disable_hf_tokenizer_download = True
+            litellm.disable_token_counter = True
+            litellm.disable_streaming_logging = True
+            litellm.turn_off_message_logging = True
+            litellm.drop_params = True  # a param Bedrock lacks is dropped, not an error
+            litellm.num_retries = 0  # retries are ours: they must respect the catalog
+            # httpx rather than aiohttp: one HTTP stack to record, replay and pool.
+            litellm.disable_aiohttp_transport = True
+            _module = litellm
+    return _module

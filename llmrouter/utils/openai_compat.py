@@ -1,0 +1,149 @@
+"""OpenAI-compatible providers (NVIDIA NIM, OpenAI, Together, vLLM...) by direct HTTP.
+
+No LiteLLM here: this is the fast path. One pooled ``httpx.AsyncClient`` per event loop
+(call_api runs a fresh loop per call; the server runs one loop), keys rotated per call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import threading
+import weakref
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import orjson
+
+from llmrouter import errors
+from llmrouter.utils.chat_call import ChatCall
+from llmrouter.utils.openai_shapes import normalize_completion
+
+__all__ = ["achat", "astream", "aclose_clients", "get_client"]
+
+log = logging.getLogger("llmrouter.openai_compat")
+
+_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient]" = weakref.WeakKeyDictionary()
+_rotations: dict[tuple[str, ...], "itertools.cycle[str]"] = {}
+_rotation_lock = threading.Lock()
+
+
+def get_client() -> httpx.AsyncClient:
+    """The pooled client of the running event loop."""
+    loop = asyncio.get_running_loop()
+    client = _clients.get(loop)
+    if client is None or client.is_closed:
+        client = httpx.AsyncClient(
+            timeout=httpx.Timeout(60.0, connect=10.0),
+            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200),
+            http2=False,
+        )
+        _clients[loop] = client
+    return client
+
+
+async def aclose_clients() -> None:
+    loop = asyncio.get_running_loop()
+    client = _clients.pop(loop, None)
+    if client is not None:
+        await client.aclose()
+
+
+def next_key(keys: tuple[str, ...]) -> str | None:
+    """Round-robin over several keys (thread-safe); None when there are none."""
+    if not keys:
+        return None
+    if len(keys) == 1:
+        return keys[0]
+    with _rotation_lock:
+        cycle = _rotations.get(keys)
+        if cycle is None:
+            cycle = _rotations[keys] = itertools.cycle(keys)
+        return next(cycle)
+
+
+def _url(call: ChatCall) -> str:
+    base = (call.endpoint or "").rstrip("/")
+    return base if base.endswith("/chat/completions") else f"{base}/chat/completions"
+
+
+def _request(call: ChatCall, stream: bool) -> tuple[str, dict[str, str], bytes]:
+    body: dict[str, Any] = {"model": call.model_id, "messages": call.messages}
+    body.update({k: v for k, v in call.params.items() if v is not None})
+    if stream:
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+    headers = {"content-type": "application/json", "accept": "text/event-stream" if stream else "application/json"}
+    key = next_key(call.api_keys)
+    if key:
+        headers["authorization"] = f"Bearer {key}"
+    return _url(call), headers, orjson.dumps(body)
+
+
+def _http_error(call: ChatCall, status: int, body: bytes, headers: httpx.Headers) -> errors.GatewayError:
+    detail = ""
+    try:
+        parsed = orjson.loads(body)
+        err = parsed.get("error", parsed) if isinstance(parsed, dict) else parsed
+        detail = err.get("message", "") if isinstance(err, dict) else str(err)
+    except orjson.JSONDecodeError:
+        detail = body[:200].decode("utf-8", "replace")
+    if status in (401, 403):
+        return errors.upstream_auth_failed(call.model_id, "OpenAI-compatible", detail)
+    if status == 429:
+        retry = headers.get("retry-after")
+        try:
+            after = float(retry) if retry else None
+        except ValueError:
+            after = None
+        return errors.throttled(call.model_id, None, "OpenAI-compatible", after)
+    return errors.upstream_error(call.model_id, "OpenAI-compatible", status, detail)
+
+
+def _fail(exc: Exception, call: ChatCall) -> errors.GatewayError:
+    return errors.classify(
+        exc, provider="OpenAI-compatible", model_id=call.model_id, endpoint=_url(call), timeout_s=call.timeout
+    )
+
+
+async def achat(call: ChatCall) -> dict[str, Any]:
+    url, headers, body = _request(call, stream=False)
+    try:
+        response = await get_client().post(url, content=body, headers=headers, timeout=call.timeout)
+    except httpx.HTTPError as exc:
+        raise _fail(exc, call) from None
+    if response.status_code >= 400:
+        raise _http_error(call, response.status_code, response.content, response.headers)
+    try:
+        data = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        raise errors.upstream_error(call.model_id, "OpenAI-compatible", 502, "the answer was not JSON") from None
+    return normalize_completion(data)
+
+
+async def astream(call: ChatCall) -> AsyncIterator[dict[str, Any]]:
+    """Parsed ``chat.completion.chunk`` dicts, relayed as the provider sends them."""
+    url, headers, body = _request(call, stream=True)
+    client = get_client()
+    try:
+        async with client.stream("POST", url, content=body, headers=headers, timeout=call.timeout) as response:
+            if response.status_code >= 400:
+                raise _http_error(call, response.status_code, await response.aread(), response.headers)
+            async for line in response.aiter_lines():
+                if not line.startswith("data:"):
+                    continue
+                payload = line[5:].strip()
+                if payload == "[DONE]":
+                    return
+                try:
+                    chunk = orjson.loads(payload)
+                except orjson.JSONDecodeError:
+                    raise errors.upstream_error(call.model_id, "OpenAI-compatible", 502, "a stream event was not JSON") from None
+                if isinstance(chunk, dict) and "error" in chunk:
+                    err = chunk["error"] if isinstance(chunk["error"], dict) else {"message": str(chunk["error"])}
+                    raise errors.upstream_error(call.model_id, "OpenAI-compatible", 502, str(err.get("message", "")))
+                yield chunk
+    except httpx.HTTPError as exc:
+        raise _fail(exc, call) from None

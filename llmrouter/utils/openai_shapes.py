@@ -1,0 +1,129 @@
+"""OpenAI wire shapes: turn LiteLLM objects or provider dicts into clean OpenAI dicts.
+
+LiteLLM's ``ModelResponse`` / ``ModelResponseStream`` carry extra keys (provider-specific
+fields, token details whose shape changes between releases). Clients expect OpenAI's shape,
+so everything that leaves the gateway goes through these functions.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+__all__ = ["normalize_chunk", "normalize_completion", "normalize_usage", "completion_text", "new_id"]
+
+
+def new_id() -> str:
+    return f"chatcmpl-{uuid.uuid4().hex[:24]}"
+
+
+def _as_dict(obj: Any) -> dict[str, Any]:
+    if isinstance(obj, dict):
+        return obj
+    dump = getattr(obj, "model_dump", None)
+    if dump is not None:
+        return dump(exclude_none=False)
+    return dict(obj)
+
+
+def normalize_usage(usage: Any) -> dict[str, int] | None:
+    """``{prompt_tokens, completion_tokens, total_tokens}`` as ints, whatever the source shape."""
+    if usage is None:
+        return None
+    data = _as_dict(usage)
+    prompt = int(data.get("prompt_tokens") or data.get("inputTokens") or 0)
+    completion = int(data.get("completion_tokens") or data.get("outputTokens") or 0)
+    total = int(data.get("total_tokens") or data.get("totalTokens") or prompt + completion)
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": total}
+
+
+def _tool_calls(raw: Any, streaming: bool) -> list[dict[str, Any]] | None:
+    if not raw:
+        return None
+    calls = []
+    for i, call in enumerate(raw):
+        data = _as_dict(call)
+        fn = _as_dict(data.get("function") or {})
+        out: dict[str, Any] = {}
+        if streaming:
+            out["index"] = data.get("index", i) if data.get("index") is not None else i
+        if data.get("id"):
+            out["id"] = data["id"]
+        if data.get("id") or not streaming:
+            out["type"] = data.get("type") or "function"
+        function: dict[str, Any] = {}
+        if fn.get("name"):
+            function["name"] = fn["name"]
+        if fn.get("arguments") is not None:
+            function["arguments"] = fn["arguments"]
+        out["function"] = function
+        calls.append(out)
+    return calls
+
+
+def normalize_chunk(chunk: Any, model: str | None = None) -> dict[str, Any]:
+    """A ``chat.completion.chunk`` dict with only OpenAI's keys."""
+    data = _as_dict(chunk)
+    choices = []
+    for choice in data.get("choices") or []:
+        c = _as_dict(choice)
+        delta_in = _as_dict(c.get("delta") or {})
+        delta: dict[str, Any] = {}
+        if delta_in.get("role"):
+            delta["role"] = delta_in["role"]
+        if delta_in.get("content") is not None:
+            delta["content"] = delta_in["content"]
+        tool_calls = _tool_calls(delta_in.get("tool_calls"), streaming=True)
+        if tool_calls:
+            delta["tool_calls"] = tool_calls
+        choices.append(
+            {
+                "index": c.get("index", 0) or 0,
+                "delta": delta,
+                "logprobs": None,
+                "finish_reason": c.get("finish_reason"),
+            }
+        )
+    out: dict[str, Any] = {
+        "id": data.get("id") or new_id(),
+        "object": "chat.completion.chunk",
+        "created": int(data.get("created") or time.time()),
+        "model": model or data.get("model") or "",
+        "choices": choices,
+    }
+    usage = normalize_usage(data.get("usage"))
+    if usage is not None:
+        out["usage"] = usage
+    return out
+
+
+def normalize_completion(resp: Any, model: str | None = None) -> dict[str, Any]:
+    """A ``chat.completion`` dict with only OpenAI's keys and a ``usage`` block."""
+    data = _as_dict(resp)
+    choices = []
+    for choice in data.get("choices") or []:
+        c = _as_dict(choice)
+        msg_in = _as_dict(c.get("message") or {})
+        message: dict[str, Any] = {"role": msg_in.get("role") or "assistant", "content": msg_in.get("content")}
+        tool_calls = _tool_calls(msg_in.get("tool_calls"), streaming=False)
+        if tool_calls:
+            message["tool_calls"] = tool_calls
+        choices.append(
+            {"index": c.get("index", 0) or 0, "message": message, "logprobs": None, "finish_reason": c.get("finish_reason")}
+        )
+    return {
+        "id": data.get("id") or new_id(),
+        "object": "chat.completion",
+        "created": int(data.get("created") or time.time()),
+        "model": model or data.get("model") or "",
+        "choices": choices,
+        "usage": normalize_usage(data.get("usage")) or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+    }
+
+
+def completion_text(completion: dict[str, Any]) -> str:
+    choices = completion.get("choices") or []
+    if not choices:
+        return ""
+    return choices[0].get("message", {}).get("content") or ""

@@ -1,0 +1,222 @@
+"""The gateway's YAML configuration: loading, ``${VAR}`` interpolation and validation.
+
+One loader serves ``llmrouter serve``, ``infer`` and ``chat``. Every problem is reported as a
+:class:`ConfigError` whose one-line message names the file and the key path
+(``configs/x.yaml: llms.claude.aws_region: ...``), never as a traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+__all__ = [
+    "BEDROCK_PROVIDERS",
+    "ConfigError",
+    "LLMConfig",
+    "OpenClawConfig",
+    "RouterConfig",
+    "ServeConfig",
+    "is_bedrock_provider",
+]
+
+BEDROCK_PROVIDERS = frozenset({"bedrock", "aws"})
+
+# Well-known OpenAI-compatible providers, so a YAML may name the provider and skip base_url.
+DEFAULT_BASE_URLS = {
+    "nvidia": "https://integrate.api.nvidia.com/v1",
+    "openai": "https://api.openai.com/v1",
+    "together": "https://api.together.xyz/v1",
+    "anthropic": "https://api.anthropic.com/v1",
+}
+
+_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def is_bedrock_provider(provider: str | None) -> bool:
+    """``bedrock`` and ``aws``, in any case, mean AWS Bedrock."""
+    return (provider or "").strip().lower() in BEDROCK_PROVIDERS
+
+
+class ConfigError(ValueError):
+    """A configuration problem, with the file and key path in its message."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class ServeConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    show_model_prefix: bool = False
+    # Seconds an upstream call may take before the catalog's timeout error.
+    timeout: float = Field(60.0, gt=0)
+    # Largest accepted request body, in bytes (OpenClaw's first request is ~36 KB).
+    max_body_bytes: int = Field(4 * 1024 * 1024, gt=0)
+
+
+class RouterConfig(_Strict):
+    strategy: str = "first"
+    fallback_models: list[str] = Field(default_factory=list)
+    # Attempts per model for retryable failures (throttling, 5xx, timeouts), before fallback.
+    max_retries: int = Field(0, ge=0, le=10)
+
+
+class LLMConfig(_Strict):
+    """One model the gateway can serve, under the name clients use for it."""
+
+    provider: str = "openai"
+    model: str = Field("", description="the provider's model id")
+    base_url: str | None = None
+    api_key: str | None = None
+    api_key_env: str | None = None
+    aws_region: str | None = None  # None: the AWS default chain (AWS_REGION, profile, ...)
+    aws_profile: str | None = None
+    description: str = ""
+    input_price: float | None = Field(None, ge=0)
+    output_price: float | None = Field(None, ge=0)
+    max_tokens: int | None = Field(None, gt=0)
+    context_limit: int | None = Field(None, gt=0)
+    timeout: float | None = Field(None, gt=0)
+
+    @property
+    def is_bedrock(self) -> bool:
+        return is_bedrock_provider(self.provider)
+
+    @property
+    def provider_family(self) -> Literal["bedrock", "openai"]:
+        return "bedrock" if self.is_bedrock else "openai"
+
+    @field_validator("aws_region")
+    @classmethod
+    def _region_shape(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not _REGION.match(value):
+            raise ValueError(f"'{value}' is not an AWS region name (expected something like us-east-1)")
+        return value
+
+    @model_validator(mode="after")
+    def _provider_needs(self) -> "LLMConfig":
+        if not self.model:
+            raise ValueError("needs `model`: the provider's model id (for Bedrock e.g. amazon.nova-lite-v1:0)")
+        if not self.is_bedrock and not self.base_url:
+            default = DEFAULT_BASE_URLS.get(self.provider.strip().lower())
+            if default is None:
+                raise ValueError(
+                    f"provider '{self.provider}' is OpenAI-compatible and needs `base_url` "
+                    "(for example http://127.0.0.1:8001/v1)"
+                )
+            self.base_url = default
+        return self
+
+
+class OpenClawConfig(_Strict):
+    serve: ServeConfig = Field(default_factory=ServeConfig)
+    router: RouterConfig = Field(default_factory=RouterConfig)
+    api_keys: dict[str, str | list[str]] = Field(default_factory=dict)
+    llms: dict[str, LLMConfig] = Field(default_factory=dict, alias="models")
+    source: str = Field("<memory>", exclude=True)
+
+    @model_validator(mode="after")
+    def _references(self) -> "OpenClawConfig":
+        if not self.llms:
+            raise ValueError("`llms` (or `models`) must name at least one model")
+        for name in self.router.fallback_models:
+            if name not in self.llms:
+                raise ValueError(f"router.fallback_models names '{name}', which is not under `llms`")
+        return self
+
+    # --- loading ----------------------------------------------------------------------------
+
+    @classmethod
+    def from_yaml(cls, path: str | os.PathLike[str]) -> "OpenClawConfig":
+        import yaml
+
+        file = Path(path)
+        try:
+            text = file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{file}: cannot read the config file: {exc.strerror or exc}") from None
+        try:
+            raw = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise ConfigError(f"{file}: invalid YAML{where}: {problem}") from None
+        return cls.from_dict(raw or {}, source=str(file))
+
+    @classmethod
+    def from_dict(cls, raw: Any, source: str = "<memory>") -> "OpenClawConfig":
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{source}: the top level must be a mapping with `llms:`")
+        data = _interpolate(raw, source, ())
+        try:
+            config = cls.model_validate(data)
+        except ValidationError as exc:
+            raise ConfigError(_describe(exc, source, data)) from None
+        config.source = source
+        return config
+
+
+def _interpolate(node: Any, source: str, path: tuple[str, ...]) -> Any:
+    """Replace ``${VAR}`` / ``${VAR:-default}`` in every string; unset VAR is an error."""
+    if isinstance(node, dict):
+        return {k: _interpolate(v, source, (*path, str(k))) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_interpolate(v, source, (*path, str(i))) for i, v in enumerate(node)]
+    if not isinstance(node, str) or "${" not in node:
+        return node
+
+    def value(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        found = os.environ.get(name)
+        if found is not None and found != "":
+            return found
+        if default is not None:
+            return default
+        raise ConfigError(
+            f"{source}: {'.'.join(path)}: environment variable {name} is not set "
+            f"(export it, or write ${{{name}:-default}})"
+        )
+
+    return _VAR.sub(value, node)
+
+
+def _describe(exc: ValidationError, source: str, data: dict[str, Any]) -> str:
+    """The first validation problem as ``file: key.path: message`` (with a did-you-mean)."""
+    err = exc.errors()[0]
+    loc = [str(p) for p in err["loc"]]
+    where = ".".join(loc) or "(top level)"
+    if err["type"] == "extra_forbidden":
+        parent_model = _model_at(loc[:-1])
+        known = list(parent_model.model_fields) if parent_model else []
+        if parent_model is OpenClawConfig:
+            known = [k for k in known if k != "source"] + ["models"]
+        guess = difflib.get_close_matches(loc[-1], known, n=1)
+        hint = f"; did you mean '{guess[0]}'?" if guess else f"; known keys: {', '.join(sorted(known))}"
+        return f"{source}: {where}: unknown key{hint}"
+    message = err["msg"].removeprefix("Value error, ")
+    return f"{source}: {where}: {message}"
+
+
+def _model_at(loc: list[str]) -> type[BaseModel] | None:
+    """The pydantic model that holds the keys at ``loc`` (for did-you-mean suggestions)."""
+    if not loc:
+        return OpenClawConfig
+    head = loc[0]
+    if head == "serve":
+        return ServeConfig
+    if head == "router":
+        return RouterConfig
+    if head in ("llms", "models") and len(loc) == 2:
+        return LLMConfig
+    return None
