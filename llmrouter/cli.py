@@ -1,0 +1,85 @@
+"""``llmrouter serve | infer | chat``.
+
+Only argparse is imported here: each command imports what it needs when it runs, so that
+``llmrouter --help`` never pays for LiteLLM (seconds) or FastAPI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["build_parser", "main"]
+
+DEFAULT_CONFIG = "configs/openclaw_example.yaml"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="llmrouter",
+        description="Call LLM providers (AWS Bedrock, NVIDIA NIM, OpenAI, vLLM...) and serve them "
+        "behind one OpenAI-compatible endpoint.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the OpenClaw gateway (OpenAI-compatible HTTP + WebSocket)")
+    serve.add_argument("--config", default=DEFAULT_CONFIG, help=f"YAML config (default: {DEFAULT_CONFIG})")
+    serve.add_argument("--host", help="bind address (default: serve.host, 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default: serve.port, 8000)")
+    prefix = serve.add_mutually_exclusive_group()
+    prefix.add_argument("--prefix", dest="prefix", action="store_true", default=None, help="start answers with [model-name]")
+    prefix.add_argument("--no-prefix", dest="prefix", action="store_false", help="no [model-name] prefix on answers")
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+
+    infer = sub.add_parser("infer", help="answer one --query, or a JSONL file of queries")
+    infer.add_argument("--config", default=DEFAULT_CONFIG, help=f"YAML config (default: {DEFAULT_CONFIG})")
+    infer.add_argument("--model", help="model name under `llms:` (default: the first one)")
+    source = infer.add_mutually_exclusive_group(required=True)
+    source.add_argument("--query", help="one question")
+    source.add_argument("--input", help='JSONL file, one {"query": ...} (or {"messages": [...]}) per line')
+    infer.add_argument("--output", help="JSONL results file (default: standard output)")
+    infer.add_argument("--system-prompt", help="system prompt for every query")
+    infer.add_argument("--max-tokens", type=int, default=512)
+    infer.add_argument("--temperature", type=float, default=0.01)
+    infer.add_argument("--top-p", type=float, default=0.9)
+    infer.add_argument("--timeout", type=float, default=30)
+    infer.add_argument("--max-retries", type=int, default=3)
+    infer.add_argument("--json", action="store_true", help="print the full result dict for --query")
+
+    chat = sub.add_parser("chat", help="interactive multi-turn chat that streams answers")
+    chat.add_argument("--config", default=DEFAULT_CONFIG, help=f"YAML config (default: {DEFAULT_CONFIG})")
+    chat.add_argument("--model", help="model name under `llms:` (default: the first one)")
+    chat.add_argument("--system-prompt", help="system prompt for the conversation")
+    chat.add_argument("--max-tokens", type=int, default=512)
+    chat.add_argument("--temperature", type=float, default=0.7)
+    chat.add_argument("--top-p", type=float, default=0.9)
+    chat.add_argument("--timeout", type=float, default=60)
+    return parser
+
+
+def _version() -> str:
+    from llmrouter import __version__
+
+    return __version__
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        build_parser().print_help()
+        return 2
+    if args.command == "serve":
+        from openclaw_litellm.server import run_from_cli
+    elif args.command == "infer":
+        from llmrouter.commands.infer import run_from_cli
+    else:
+        from llmrouter.commands.chat import run_from_cli
+    try:
+        return run_from_cli(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
