@@ -32,12 +32,11 @@ def replay(relative: str, *, repeat: bool = False) -> Iterator[object]:
     player = vcr.VCR(
         match_on=["method", "scheme", "host", "port", "path", "query"],
         record_mode="none",
-        allow_playback_repeats=repeat,
     )
     path = Path(relative)
     if not path.is_absolute():
         path = REFERENCE / relative if (REFERENCE / relative).exists() else CASSETTES / relative
-    with player.use_cassette(str(path)) as cassette:
+    with player.use_cassette(str(path), allow_playback_repeats=repeat) as cassette:
         yield cassette
 
 

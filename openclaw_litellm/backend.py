@@ -1,0 +1,81 @@
+"""``LLMBackend``: complete or stream one chat request against one configured model.
+
+The provider seam: two implementations behind ``complete`` / ``stream``.
+
+- OpenAI-compatible models go by direct HTTP (:mod:`llmrouter.utils.api_calling` with the
+  pooled httpx client): no LiteLLM on the fast path.
+- Bedrock models go through ``litellm.acompletion`` with our custom provider
+  (:mod:`openclaw_litellm.bedrock_handler`), which calls the same api_calling core.
+
+Both return OpenAI dicts: a ``chat.completion``, or ``chat.completion.chunk`` dicts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from llmrouter import errors
+from llmrouter.utils import api_calling
+from llmrouter.utils.openai_shapes import normalize_chunk, normalize_completion
+from openclaw_litellm.config import LLMConfig, OpenClawConfig
+from openclaw_litellm.litellm_warmup import LiteLLMWarmup
+from openclaw_litellm.provider_params import chat_call, litellm_params
+
+__all__ = ["LLMBackend"]
+
+
+class LLMBackend:
+    def __init__(self, config: OpenClawConfig, warmup: LiteLLMWarmup | None = None) -> None:
+        self.config = config
+        self.warmup = warmup or LiteLLMWarmup()
+        self.timeout = config.serve.timeout
+
+    @property
+    def has_bedrock(self) -> bool:
+        return any(llm.is_bedrock for llm in self.config.llms.values())
+
+    async def complete(self, llm: LLMConfig, messages: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
+        """An OpenAI ``chat.completion`` dict (usage included)."""
+        if not llm.is_bedrock:
+            return await api_calling.achat(chat_call(llm, self.config, messages, params, self.timeout))
+        litellm = await self._litellm(llm)
+        try:
+            response = await litellm.acompletion(messages=messages, **params, **litellm_params(llm, self.timeout))
+        except Exception as exc:
+            raise self._bedrock_error(exc, llm) from None
+        return normalize_completion(response)
+
+    async def stream(self, llm: LLMConfig, messages: list[dict[str, Any]], params: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        """``chat.completion.chunk`` dicts as the provider produces them (usage included)."""
+        if not llm.is_bedrock:
+            async for chunk in api_calling.astream_chat(chat_call(llm, self.config, messages, params, self.timeout)):
+                yield chunk
+            return
+        litellm = await self._litellm(llm)
+        try:
+            stream = await litellm.acompletion(
+                messages=messages, stream=True, stream_options={"include_usage": True},
+                **params, **litellm_params(llm, self.timeout),
+            )
+            async for chunk in stream:
+                yield normalize_chunk(chunk)
+        except Exception as exc:
+            raise self._bedrock_error(exc, llm) from None
+
+    async def _litellm(self, llm: LLMConfig) -> Any:
+        try:
+            return await self.warmup.ready()
+        except ModuleNotFoundError as exc:
+            raise errors.classify(exc, provider="bedrock", model_id=llm.model, region=llm.aws_region) from None
+
+    def _bedrock_error(self, exc: BaseException, llm: LLMConfig) -> errors.GatewayError:
+        """LiteLLM re-wraps what our handler raised; find the catalog error inside."""
+        seen: set[int] = set()
+        current: BaseException | None = exc
+        while current is not None and id(current) not in seen:
+            if isinstance(current, errors.GatewayError):
+                return current
+            seen.add(id(current))
+            current = getattr(current, "original_exception", None) or current.__cause__ or current.__context__
+        return errors.classify(exc, provider="bedrock", model_id=llm.model, region=llm.aws_region, endpoint=llm.base_url or "", timeout_s=llm.timeout or self.timeout)

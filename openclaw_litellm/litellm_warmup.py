@@ -1,0 +1,76 @@
+"""Load LiteLLM in the background and register the Bedrock custom provider.
+
+``import litellm`` takes seconds. The server answers ``/health`` at once and warms LiteLLM
+in a thread when its config has Bedrock models; the first Bedrock request waits for the
+warm-up, requests to other models never do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from typing import Any
+
+from llmrouter.utils.litellm_setup import load_litellm
+from openclaw_litellm.provider_params import BEDROCK_CUSTOM_PROVIDER
+
+__all__ = ["LiteLLMWarmup"]
+
+log = logging.getLogger("openclaw.warmup")
+
+
+def _load_and_register() -> Any:
+    litellm = load_litellm()
+    if not any(p.get("provider") == BEDROCK_CUSTOM_PROVIDER for p in litellm.custom_provider_map):
+        from openclaw_litellm.bedrock_handler import BedrockHandler
+
+        litellm.custom_provider_map = [
+            *litellm.custom_provider_map,
+            {"provider": BEDROCK_CUSTOM_PROVIDER, "custom_handler": BedrockHandler()},
+        ]
+        # LiteLLM reads the map into its provider registry only when told to.
+        litellm.utils.custom_llm_setup()
+    return litellm
+
+
+class LiteLLMWarmup:
+    """Tracks the background import; ``await ready()`` returns the configured module."""
+
+    def __init__(self) -> None:
+        self._done = threading.Event()
+        self._module: Any = None
+        self._error: BaseException | None = None
+        self.seconds: float | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._done.is_set() and self._error is None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="litellm-warmup", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        started = time.perf_counter()
+        try:
+            self._module = _load_and_register()
+        except BaseException as exc:  # reported to the requests that need it
+            self._error = exc
+            log.error("LiteLLM failed to load: %s", exc)
+        finally:
+            self.seconds = time.perf_counter() - started
+            self._done.set()
+            if self._error is None:
+                log.info("LiteLLM loaded in %.1f s; Bedrock models are ready", self.seconds)
+
+    async def ready(self) -> Any:
+        if not self._done.is_set():
+            self.start()
+            await asyncio.get_running_loop().run_in_executor(None, self._done.wait)
+        if self._error is not None:
+            raise self._error
+        return self._module

@@ -1,0 +1,151 @@
+"""The request body of ``POST /v1/chat/completions`` (and WebSocket frames), validated.
+
+Types are strict where OpenAI is strict (a ``stream`` of ``"yes"`` is an error, not True).
+Fields OpenAI defines but a provider may lack are accepted and passed on or dropped by the
+backend; keys nobody knows are ignored, as OpenAI-compatible servers commonly do, so that
+clients sending newer fields (``prompt_cache_key``, ``store``...) keep working.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError, field_validator
+
+from llmrouter import errors
+
+__all__ = ["ChatRequest", "Message", "parse_chat_request"]
+
+MAX_JSON_DEPTH = 64
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class FunctionCall(_Lenient):
+    name: StrictStr
+    arguments: StrictStr = ""
+
+
+class ToolCall(_Lenient):
+    id: StrictStr
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
+
+class Message(_Lenient):
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: StrictStr | list[dict[str, Any]] | None = None
+    name: StrictStr | None = None
+    tool_calls: list[ToolCall] | None = None
+    tool_call_id: StrictStr | None = None
+
+    @field_validator("content")
+    @classmethod
+    def _parts_have_type(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            for part in value:
+                if not isinstance(part.get("type"), str):
+                    raise ValueError("each content part needs a string `type` (text, image_url...)")
+        return value
+
+
+class FunctionDef(_Lenient):
+    name: StrictStr = Field(min_length=1, max_length=64)
+    description: StrictStr | None = None
+    parameters: dict[str, Any] | None = None
+    strict: StrictBool | None = None
+
+
+class Tool(_Lenient):
+    type: Literal["function"]
+    function: FunctionDef
+
+
+class StreamOptions(_Lenient):
+    include_usage: StrictBool = False
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    model: StrictStr = Field(min_length=1)
+    messages: list[Message] = Field(min_length=1)
+    stream: StrictBool = False
+    stream_options: StreamOptions | None = None
+    temperature: float | None = Field(None, ge=0, le=2)
+    top_p: float | None = Field(None, ge=0, le=1)
+    max_tokens: int | None = Field(None, ge=1)
+    max_completion_tokens: int | None = Field(None, ge=1)
+    stop: StrictStr | list[StrictStr] | None = None
+    tools: list[Tool] | None = None
+    tool_choice: StrictStr | dict[str, Any] | None = None
+    parallel_tool_calls: StrictBool | None = None
+    user: StrictStr | None = None
+    seed: int | None = None
+    n: int | None = Field(None, ge=1, le=1)
+    response_format: dict[str, Any] | None = None
+    presence_penalty: float | None = Field(None, ge=-2, le=2)
+    frequency_penalty: float | None = Field(None, ge=-2, le=2)
+    reasoning_effort: StrictStr | None = None
+
+    @field_validator("stop")
+    @classmethod
+    def _stop_count(cls, value: Any) -> Any:
+        if isinstance(value, list) and len(value) > 4:
+            raise ValueError("at most 4 stop sequences")
+        return value
+
+    def messages_as_dicts(self) -> list[dict[str, Any]]:
+        return [m.model_dump(exclude_none=True) for m in self.messages]
+
+    def provider_params(self) -> dict[str, Any]:
+        """The OpenAI parameters to forward (unset ones left out)."""
+        skip = {"model", "messages", "stream", "stream_options", "n"}
+        params = {k: v for k, v in self.model_dump(exclude_none=True).items() if k not in skip}
+        if "max_completion_tokens" in params:
+            params.setdefault("max_tokens", params["max_completion_tokens"])
+            del params["max_completion_tokens"]
+        return params
+
+    @property
+    def wants_usage(self) -> bool:
+        return bool(self.stream_options and self.stream_options.include_usage)
+
+
+def _depth(value: Any, limit: int) -> int:
+    stack = [(value, 1)]
+    deepest = 0
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+    return deepest
+
+
+def parse_chat_request(raw: bytes | str) -> ChatRequest:
+    """Bytes to a valid :class:`ChatRequest`, or a 400 catalog error saying what is wrong."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise errors.bad_request(f"The request body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise errors.bad_request("The request body must be a JSON object")
+    if _depth(data, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise errors.bad_request(f"The request body nests deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        return ChatRequest.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        message = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "missing":
+            message = "is required"
+        raise errors.bad_request(f"Invalid request: `{where}` {message}", param=where or None) from None

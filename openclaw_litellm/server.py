@@ -1,0 +1,54 @@
+"""``llmrouter serve``: load the config, build the app, run uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import sys
+
+from llmrouter.secrets import install_log_redaction
+from openclaw_litellm.config import ConfigError, OpenClawConfig
+
+__all__ = ["run_from_cli"]
+
+log = logging.getLogger("openclaw.server")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def run_from_cli(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    install_log_redaction()
+    try:
+        config = OpenClawConfig.from_yaml(args.config)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    host = args.host or config.serve.host
+    port = args.port if args.port is not None else config.serve.port
+
+    import uvicorn
+
+    from openclaw_litellm.app import create_app
+
+    try:
+        app = create_app(config, prefix=args.prefix)
+    except ValueError as exc:
+        print(f"error: {config.source}: {exc}", file=sys.stderr)
+        return 2
+    if not _is_loopback(host):
+        log.warning("binding %s: the gateway is reachable from other machines", host)
+    for name, llm in config.llms.items():
+        where = f"region {llm.aws_region or 'default chain'}" if llm.is_bedrock else llm.base_url
+        log.info("model %-24s %s %s (%s)", name, "bedrock" if llm.is_bedrock else llm.provider, llm.model, where)
+    log.info("OpenClaw gateway on http://%s:%d (OpenAI base URL http://%s:%d/v1)", host, port, host, port)
+    uvicorn.run(app, host=host, port=port, log_level=args.log_level, access_log=False, lifespan="on")
+    return 0
