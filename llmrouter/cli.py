@@ -55,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--temperature", type=float, default=0.7)
     chat.add_argument("--top-p", type=float, default=0.9)
     chat.add_argument("--timeout", type=float, default=60)
+    for command in (serve, infer, chat):
+        cassettes = command.add_argument_group("record and replay (upstream traffic as vcrpy cassettes)")
+        mode = cassettes.add_mutually_exclusive_group()
+        mode.add_argument("--record", metavar="DIR", help="record every upstream exchange into DIR (secrets scrubbed)")
+        mode.add_argument("--replay", metavar="DIR", help="answer from the cassettes under DIR; no network at all")
+        cassettes.add_argument("--match-body", action="store_true", help="match recordings on the request body too")
     return parser
 
 
@@ -75,8 +81,16 @@ def main(argv: list[str] | None = None) -> int:
         from llmrouter.commands.infer import run_from_cli
     else:
         from llmrouter.commands.chat import run_from_cli
+    from llmrouter.recording import recording
+
     try:
-        return run_from_cli(args)
+        with recording(args.record, args.replay, args.match_body):
+            if args.replay:
+                print(f"REPLAY MODE: answers are replayed from the recordings in {args.replay}; no provider is contacted.", file=sys.stderr)
+            return run_from_cli(args)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

@@ -30,6 +30,7 @@ __all__ = [
     "model_access_denied",
     "model_id_invalid",
     "region_missing",
+    "replay_missing",
     "throttled",
     "timeout",
     "unknown_model",
@@ -249,6 +250,17 @@ def upstream_unreachable(model_id: str, provider: str, endpoint: str, detail: st
     )
 
 
+def replay_missing(detail: str) -> GatewayError:
+    return GatewayError(
+        "Replay mode: no recording matches this upstream request "
+        f"({detail}). Record it once with `--record DIR` against the real provider, "
+        "or point --replay at a directory that has it.",
+        status=502,
+        type="api_error",
+        code="replay_not_recorded",
+    )
+
+
 # --- client errors -------------------------------------------------------------------------
 
 
@@ -323,6 +335,9 @@ def classify(
         status = getattr(response, "status_code", None) if response is not None else None
     bedrock = provider == "bedrock"
 
+    if name == "CannotOverwriteExistingCassetteException" or "Can't play back this request" in text:
+        found = re.search(r"\b(GET|POST|PUT|DELETE) (https?://\S+?)[\s)>]", text)
+        return replay_missing(f"{found.group(1)} {found.group(2)}" if found else "see the gateway log")
     if name == "ModuleNotFoundError" and ("boto3" in text or "botocore" in text):
         return boto3_missing()
     if names & {"Timeout", "TimeoutException", "ReadTimeout", "ConnectTimeout", "TimeoutError", "ReadTimeoutError"} or status == 408:

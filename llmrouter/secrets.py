@@ -11,7 +11,7 @@ import os
 import re
 import threading
 
-__all__ = ["MASK", "RedactingFilter", "redact", "register_secret", "install_log_redaction"]
+__all__ = ["MASK", "RedactingFilter", "install_log_redaction", "redact", "register_secret", "secret_values"]
 
 MASK = "***"
 _MIN_LEN = 6  # shorter values are too likely to match ordinary text
@@ -46,6 +46,13 @@ def register_secret(value: str | None) -> None:
 def _register_environment() -> None:
     for name in _AWS_ENV:
         register_secret(os.environ.get(name))
+
+
+def secret_values() -> list[str]:
+    """Every registered secret (and the AWS ones in the environment), longest first."""
+    _register_environment()
+    with _lock:
+        return sorted(_secrets, key=len, reverse=True)
 
 
 def redact(text: str) -> str:

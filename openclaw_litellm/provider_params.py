@@ -16,7 +16,7 @@ from llmrouter.secrets import register_secret
 from llmrouter.utils.chat_call import ChatCall
 from openclaw_litellm.config import LLMConfig, OpenClawConfig
 
-__all__ = ["BEDROCK_CUSTOM_PROVIDER", "api_keys_for", "call_request", "chat_call", "litellm_params"]
+__all__ = ["BEDROCK_CUSTOM_PROVIDER", "api_keys_for", "call_request", "chat_call", "litellm_params", "register_config_secrets"]
 
 # The LiteLLM provider name under which our Bedrock CustomLLM handler is registered.
 BEDROCK_CUSTOM_PROVIDER = "openclaw-bedrock"
@@ -38,6 +38,15 @@ def api_keys_for(llm: LLMConfig, config: OpenClawConfig) -> tuple[str, ...]:
     for key in keys:
         register_secret(key)
     return keys
+
+
+def register_config_secrets(config: OpenClawConfig) -> None:
+    """Register every key the config holds or names, before anything can log or record it."""
+    for llm in config.llms.values():
+        api_keys_for(llm, config)
+    for value in config.api_keys.values():
+        for key in [value] if isinstance(value, str) else value:
+            register_secret(key)
 
 
 def call_request(name: str, llm: LLMConfig, config: OpenClawConfig) -> dict[str, Any]:

@@ -32,6 +32,9 @@ def run_from_cli(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    from openclaw_litellm.provider_params import register_config_secrets
+
+    register_config_secrets(config)
     host = args.host or config.serve.host
     port = args.port if args.port is not None else config.serve.port
 

@@ -44,3 +44,277 @@ def replay(relative: str, *, repeat: bool = False) -> Iterator[object]:
 def cassette():
     """``with cassette("weave/...yaml"):`` replays that recording."""
     return replay
+
+
+# --- Gateway and loopback upstreams for the server tests (tests/test_server*.py, test_stream*.py) ---
+#
+# The gateway runs in-process under uvicorn in a daemon thread; the upstreams it calls are either
+# replayed from cassettes (`replay_upstream`: loopback traffic passes through, so the test's own
+# requests to the gateway are not intercepted) or served by `LoopbackUpstream` on 127.0.0.1.
+
+
+@contextlib.contextmanager
+def replay_upstream(relative: str | os.PathLike[str], *, repeat: bool = False) -> Iterator[object]:
+    """Like :func:`replay`, but requests to 127.0.0.1 go out for real (the gateway, stubs)."""
+    import vcr
+
+    player = vcr.VCR(
+        match_on=["method", "scheme", "host", "port", "path", "query"],
+        record_mode="none",
+        ignore_localhost=True,
+    )
+    path = Path(relative)
+    if not path.is_absolute():
+        path = REFERENCE / path if (REFERENCE / path).exists() else CASSETTES / path
+    with player.use_cassette(str(path), allow_playback_repeats=repeat) as cassette:
+        yield cassette
+
+
+class RunningGateway:
+    """One gateway app served by uvicorn on a loopback port, in a daemon thread."""
+
+    def __init__(self, config: object, prefix: bool | None = None) -> None:
+        import threading
+        import time
+
+        import uvicorn
+
+        from openclaw_litellm.app import create_app
+        from openclaw_litellm.config import OpenClawConfig
+
+        if isinstance(config, dict):
+            config = OpenClawConfig.from_dict(config)
+        self.config = config
+        self.app = create_app(config, prefix=prefix)
+        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
+        self.thread = threading.Thread(target=self.server.run, name="gateway", daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the gateway did not start")
+            time.sleep(0.005)
+        self.port = self.server.servers[0].sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.base_url = f"{self.url}/v1"
+
+    def client(self, **kwargs: object):  # noqa: ANN201 - openai.OpenAI
+        import openai
+
+        return openai.OpenAI(base_url=self.base_url, api_key="sk-client-not-checked", max_retries=0, timeout=30, **kwargs)
+
+    def aclient(self, **kwargs: object):  # noqa: ANN201 - openai.AsyncOpenAI
+        import openai
+
+        return openai.AsyncOpenAI(base_url=self.base_url, api_key="sk-client-not-checked", max_retries=0, timeout=30, **kwargs)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def gateway_factory() -> Iterator[object]:
+    """``gateway_factory(config_dict_or_OpenClawConfig, prefix=None) -> RunningGateway``.
+
+    Session-scoped so that module-scoped fixtures can share one gateway; all stop at the end.
+    """
+    started: list[RunningGateway] = []
+
+    def start(config: object, prefix: bool | None = None) -> RunningGateway:
+        gw = RunningGateway(config, prefix)
+        started.append(gw)
+        return gw
+
+    yield start
+    for gw in started:
+        gw.stop()
+
+
+@pytest.fixture
+def gateway(gateway_factory):  # noqa: ANN001, ANN201
+    """A function-scoped alias of :func:`gateway_factory` (same signature)."""
+    return gateway_factory
+
+
+@dataclass
+class UpstreamRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> object:
+        import json
+
+        return json.loads(self.body)
+
+
+@dataclass
+class Reply:
+    """What a :class:`LoopbackUpstream` answers.
+
+    ``body`` is sent with a Content-Length; ``parts`` are sent chunked, ``interval`` seconds
+    apart. ``delay`` waits before the status line. ``abort`` drops the connection after the
+    parts without finishing the body (a provider dying mid-stream).
+    """
+
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    parts: list[bytes] | None = None
+    interval: float = 0.0
+    delay: float = 0.0
+    abort: bool = False
+
+
+class LoopbackUpstream:
+    """A tiny HTTP server on 127.0.0.1: ``route(UpstreamRequest) -> Reply``; records requests."""
+
+    def __init__(self, route) -> None:  # noqa: ANN001
+        import http.server
+        import socket
+        import threading
+
+        self.route = route
+        self.requests: list[UpstreamRequest] = []
+        self.stopping = threading.Event()
+        upstream = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length) if length else b""
+                request = UpstreamRequest(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                upstream.requests.append(request)
+                reply = upstream.route(request)
+                if reply.delay and upstream.stopping.wait(reply.delay):
+                    return
+                self.close_connection = True
+                self.send_response(reply.status)
+                for key, value in reply.headers.items():
+                    self.send_header(key, value)
+                self.send_header("connection", "close")
+                if reply.parts is None:
+                    self.send_header("content-length", str(len(reply.body)))
+                    self.end_headers()
+                    self.wfile.write(reply.body)
+                    self.wfile.flush()
+                    return
+                self.send_header("transfer-encoding", "chunked")
+                self.end_headers()
+                for i, part in enumerate(reply.parts):
+                    if i and reply.interval and upstream.stopping.wait(reply.interval):
+                        return
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                    self.wfile.flush()
+                if reply.abort:
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+
+            def do_POST(self) -> None:  # noqa: N802
+                self._handle()
+
+            def do_GET(self) -> None:  # noqa: N802
+                self._handle()
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="session")
+def upstream_factory() -> Iterator[object]:
+    """``upstream_factory(route) -> LoopbackUpstream`` (session-scoped; all stop at the end)."""
+    started: list[LoopbackUpstream] = []
+
+    def start(route) -> LoopbackUpstream:  # noqa: ANN001
+        up = LoopbackUpstream(route)
+        started.append(up)
+        return up
+
+    yield start
+    for up in started:
+        up.stop()
+
+
+@pytest.fixture
+def upstream(upstream_factory):  # noqa: ANN001, ANN201
+    """A function-scoped alias of :func:`upstream_factory`."""
+    return upstream_factory
+
+
+def openai_completion_body(text: str, model: str = "stub-model", usage: tuple[int, int] = (3, 5)) -> bytes:
+    """An OpenAI ``chat.completion`` JSON body, as a loopback upstream answers it."""
+    import json
+
+    return json.dumps(
+        {
+            "id": "chatcmpl-loopback",
+            "object": "chat.completion",
+            "created": 1700000000,
+            "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": usage[0], "completion_tokens": usage[1], "total_tokens": sum(usage)},
+        }
+    ).encode()
+
+
+def openai_sse_parts(pieces: list[str], model: str = "stub-model", usage: tuple[int, int] = (3, 5), done: bool = True) -> list[bytes]:
+    """OpenAI SSE events for ``pieces`` of content: role chunk, contents, finish, usage, [DONE]."""
+    import json
+
+    def event(choices: list[dict], **extra: object) -> bytes:
+        chunk = {"id": "chatcmpl-loopback", "object": "chat.completion.chunk", "created": 1700000000, "model": model, "choices": choices, **extra}
+        return b"data: " + json.dumps(chunk).encode() + b"\n\n"
+
+    parts = [event([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])]
+    parts += [event([{"index": 0, "delta": {"content": p}, "finish_reason": None}]) for p in pieces]
+    parts.append(event([{"index": 0, "delta": {}, "finish_reason": "stop"}]))
+    parts.append(event([], usage={"prompt_tokens": usage[0], "completion_tokens": usage[1], "total_tokens": sum(usage)}))
+    if done:
+        parts.append(b"data: [DONE]\n\n")
+    return parts
+
+
+def converse_body(text: str, usage: tuple[int, int] = (1, 2)) -> bytes:
+    """A Bedrock Converse JSON answer, as a loopback Bedrock stub sends it."""
+    import json
+
+    return json.dumps(
+        {
+            "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
+            "stopReason": "end_turn",
+            "usage": {"inputTokens": usage[0], "outputTokens": usage[1], "totalTokens": sum(usage)},
+        }
+    ).encode()
+
+
+def recorded_converse_stream_frames(relative: str = "opentelemetry-python-contrib/botocore/test_converse_stream_with_content.yaml") -> list[bytes]:
+    """The AWS event-stream frames of a recorded ConverseStream answer, byte for byte, one per item."""
+    import yaml
+
+    data = yaml.safe_load((REFERENCE / relative).read_text())
+    raw = data["interactions"][0]["response"]["body"]["string"]
+    raw = raw if isinstance(raw, bytes) else raw.encode("latin-1")
+    frames = []
+    while raw:
+        size = int.from_bytes(raw[:4], "big")  # each frame starts with its total length
+        frames.append(raw[:size])
+        raw = raw[size:]
+    return frames

@@ -9,6 +9,7 @@ logging callbacks and the debug banners it prints on every error.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from typing import Any
@@ -44,5 +45,8 @@ def load_litellm() -> Any:
             litellm.num_retries = 0  # retries are ours: they must respect the catalog
             # httpx rather than aiohttp: one HTTP stack to record, replay and pool.
             litellm.disable_aiohttp_transport = True
+            # LiteLLM logs every call at INFO through its own handler: keep warnings only.
+            for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
+                logging.getLogger(name).setLevel(logging.WARNING)
             _module = litellm
     return _module
