@@ -9,13 +9,15 @@ bodies.
 
 ``--replay DIR`` loads every ``*.yaml`` under ``DIR`` (recursively, so a tree of cassettes
 from several sources works) and serves upstream calls from them. Matching is on method + URI
-(SigV4 headers change every call), optionally on the body too. Recorded bodies are replayed
+(SigV4 headers change every call) plus, for OpenAI-compatible calls, the ``model`` and
+``stream`` fields of the body (one URL serves them all); optionally on the whole body. Recorded bodies are replayed
 byte for byte: Bedrock event-stream frames carry CRC32 checksums.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -40,7 +42,7 @@ SCRUBBED_HEADERS = (
     "cookie",
     "set-cookie",
 )
-URI_MATCH = ["method", "scheme", "host", "port", "path", "query"]
+URI_MATCH = ["method", "scheme", "host", "port", "path", "query", "model_and_stream"]
 _BEDROCK_PATH = re.compile(r"/model/([^/]+)/(converse|converse-stream|invoke|invoke-with-response-stream)$")
 
 
@@ -58,6 +60,27 @@ def _model_key(request: Any) -> str:
             name = found.group(1) if found else ""
         name = name or urlsplit(request.uri).hostname or "upstream"
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "upstream"
+
+
+def _json_body(request: Any) -> dict[str, Any] | None:
+    body = request.body
+    if not body:
+        return None
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def model_and_stream_matcher(r1: Any, r2: Any) -> None:
+    """OpenAI-compatible providers serve every model, streamed or not, at one URL: the
+    ``model`` and ``stream`` fields of the JSON body tell the recordings apart."""
+    b1, b2 = _json_body(r1), _json_body(r2)
+    if b1 is None or b2 is None or "model" not in b1 or "model" not in b2:
+        return
+    assert b1.get("model") == b2.get("model"), "model differs"
+    assert bool(b1.get("stream")) == bool(b2.get("stream")), "stream differs"
 
 
 def _scrub_bytes(body: bytes) -> bytes:
@@ -162,6 +185,7 @@ def recording(record_dir: str | None = None, replay_dir: str | None = None, matc
         decode_compressed_response=False,
     )
     player.register_persister(DirectoryPersister)
+    player.register_matcher("model_and_stream", model_and_stream_matcher)
     if replay_dir:
         replay_dummy_aws_credentials()
     # Repeats: a replayed demo answers the same question as often as it is asked.

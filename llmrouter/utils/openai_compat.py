@@ -112,7 +112,7 @@ async def achat(call: ChatCall) -> dict[str, Any]:
     url, headers, body = _request(call, stream=False)
     try:
         response = await get_client().post(url, content=body, headers=headers, timeout=call.timeout)
-    except httpx.HTTPError as exc:
+    except Exception as exc:  # httpx errors, and replay's "not recorded"
         raise _fail(exc, call) from None
     if response.status_code >= 400:
         raise _http_error(call, response.status_code, response.content, response.headers)
@@ -145,5 +145,7 @@ async def astream(call: ChatCall) -> AsyncIterator[dict[str, Any]]:
                     err = chunk["error"] if isinstance(chunk["error"], dict) else {"message": str(chunk["error"])}
                     raise errors.upstream_error(call.model_id, "OpenAI-compatible", 502, str(err.get("message", "")))
                 yield chunk
-    except httpx.HTTPError as exc:
+    except errors.GatewayError:
+        raise
+    except Exception as exc:  # httpx errors, and replay's "not recorded"
         raise _fail(exc, call) from None

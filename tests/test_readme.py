@@ -1,0 +1,76 @@
+"""The README's quickstart, run as written: the demo server answers the curl commands.
+
+The install part of the first command (``python3 -m venv .venv && .venv/bin/pip install``) is
+what CI itself does before running the tests, so this test runs the rest of it as written,
+with ``.venv/bin/`` meaning the environment the tests run in.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+BIN = Path(sys.executable).parent
+
+
+def _blocks(section: str) -> list[str]:
+    body = README.split(f"## {section}", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```bash\n(.*?)```", body, flags=re.S)
+
+
+def _commands(block: str) -> list[str]:
+    """Shell commands of a block, with backslash continuations joined, comments dropped."""
+    joined = block.replace("\\\n", " ")
+    return [line.strip() for line in joined.splitlines() if line.strip() and not line.strip().startswith("#")]
+
+
+def test_quickstart_has_two_commands() -> None:
+    install_and_run, run_tests = (_commands(b)[0] for b in _blocks("Quickstart")[:2])
+    assert "pip install -e ." in install_and_run and "llmrouter serve" in install_and_run
+    assert "pip install -e '.[dev]'" in run_tests and "pytest" in run_tests
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "pip install -e '.[dev]' && python -m pytest -q" in ci
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_quickstart_demo_answers_the_readme_curl_commands() -> None:
+    install_and_run = _commands(_blocks("Quickstart")[0])[0]
+    serve = install_and_run.split("&&")[-1].strip().replace(".venv/bin/", f"{BIN}/")
+    curls = _commands(_blocks("Quickstart")[2])
+    assert len(curls) == 2 and all(c.startswith("curl") for c in curls)
+
+    proc = subprocess.Popen(serve, shell=True, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        started = time.monotonic()
+        while proc.poll() is None and time.monotonic() - started < 30:
+            try:
+                if httpx.get("http://127.0.0.1:8000/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+        print(f"demo /health 200 after {time.monotonic() - started:.2f} s")
+
+        bedrock = subprocess.run(curls[0], shell=True, cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert "[titan-lite] I am here and ready to assist" in bedrock.stdout, bedrock.stdout + bedrock.stderr
+        assert bedrock.stdout.rstrip().endswith("data: [DONE]")
+        nvidia = subprocess.run(curls[1], shell=True, cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert "Hello! It's nice to meet you." in nvidia.stdout, nvidia.stdout + nvidia.stderr
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            output, _ = proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            output, _ = proc.communicate()
+    assert "REPLAY MODE" in output
