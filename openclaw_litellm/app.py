@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from llmrouter import errors
 from llmrouter.utils import openai_compat
 from openclaw_litellm import sse
+from openclaw_litellm.auth import ApiKeyMiddleware
 from openclaw_litellm.backend import LLMBackend
 from openclaw_litellm.completions import ChatService
 from openclaw_litellm.config import OpenClawConfig
@@ -128,6 +129,8 @@ def create_app(config: OpenClawConfig, *, prefix: bool | None = None, warmup: Li
     from openclaw_litellm.websocket import add_websocket_route
 
     add_websocket_route(app, service)
+    if config.serve.api_keys:
+        app.add_middleware(ApiKeyMiddleware, keys=config.serve.api_keys)
     return app
 
 

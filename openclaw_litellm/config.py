@@ -60,6 +60,8 @@ class ServeConfig(_Strict):
     timeout: float = Field(60.0, gt=0)
     # Largest accepted request body, in bytes (OpenClaw's first request is ~36 KB).
     max_body_bytes: int = Field(4 * 1024 * 1024, gt=0)
+    # Keys clients must present (Bearer or x-api-key); empty: no authentication.
+    api_keys: list[str] = Field(default_factory=list)
 
 
 class RouterConfig(_Strict):

@@ -48,7 +48,13 @@ def run_from_cli(args: argparse.Namespace) -> int:
         print(f"error: {config.source}: {exc}", file=sys.stderr)
         return 2
     if not _is_loopback(host):
-        log.warning("binding %s: the gateway is reachable from other machines", host)
+        if config.serve.api_keys:
+            log.warning("binding %s: the gateway is reachable from other machines (API keys required)", host)
+        else:
+            log.warning(
+                "!!! binding %s WITHOUT serve.api_keys: anyone who can reach this address can spend your "
+                "provider credits. Set serve.api_keys, or bind 127.0.0.1. !!!", host,
+            )
     for name, llm in config.llms.items():
         where = f"region {llm.aws_region or 'default chain'}" if llm.is_bedrock else llm.base_url
         log.info("model %-24s %s %s (%s)", name, "bedrock" if llm.is_bedrock else llm.provider, llm.model, where)

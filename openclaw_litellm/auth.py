@@ -1,0 +1,80 @@
+"""Gateway API keys: who may use the gateway.
+
+A pure ASGI middleware (no per-request framework overhead) that accepts
+``Authorization: Bearer <key>`` or ``x-api-key: <key>`` when ``serve.api_keys`` is set.
+Keys are compared in constant time, against every configured key, so timing tells nothing.
+``/health`` and ``/health/ready`` stay open for load balancers and orchestrators.
+A refused HTTP request gets 401 in OpenAI's error shape; a refused WebSocket is closed
+with code 1008 (policy violation) and a reason before it is accepted.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import orjson
+
+from llmrouter.errors import GatewayError
+
+__all__ = ["ApiKeyMiddleware", "OPEN_PATHS"]
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+OPEN_PATHS = frozenset({"/health", "/health/ready"})
+
+
+def _unauthorized() -> GatewayError:
+    return GatewayError(
+        "Missing or invalid gateway API key. Send it as `Authorization: Bearer <key>` or "
+        "`x-api-key: <key>` (the keys are in serve.api_keys of the gateway's config).",
+        status=401,
+        type="authentication_error",
+        code="invalid_api_key",
+    )
+
+
+class ApiKeyMiddleware:
+    def __init__(self, app: Callable[..., Awaitable[None]], keys: list[str]) -> None:
+        self.app = app
+        self.keys = [k.encode() for k in keys if k]
+
+    def _presented(self, scope: Scope) -> bytes | None:
+        for name, value in scope.get("headers") or ():
+            if name == b"authorization" and value[:7].lower() == b"bearer ":
+                return value[7:].strip()
+            if name == b"x-api-key":
+                return value.strip()
+        return None
+
+    def _allowed(self, presented: bytes | None) -> bool:
+        if presented is None:
+            return False
+        ok = False
+        for key in self.keys:  # no early exit: the time taken does not depend on which key
+            ok |= hmac.compare_digest(presented, key)
+        return ok
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if not self.keys or kind not in ("http", "websocket") or scope["path"] in OPEN_PATHS:
+            await self.app(scope, receive, send)
+            return
+        if self._allowed(self._presented(scope)):
+            await self.app(scope, receive, send)
+            return
+        err = _unauthorized()
+        if kind == "websocket":
+            await send({"type": "websocket.close", "code": 1008, "reason": "invalid or missing gateway API key"})
+            return
+        body = orjson.dumps(err.to_dict())
+        await send({
+            "type": "http.response.start",
+            "status": 401,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                        (b"www-authenticate", b"Bearer")],
+        })
+        await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,73 @@
+"""Gateway API keys: 401 in OpenAI's shape without a valid key; /health stays open."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from openclaw_litellm.app import create_app
+from openclaw_litellm.config import OpenClawConfig
+
+GATEWAY_KEY = "gw-planted-key-5f2d9c1e7a"
+
+
+@pytest.fixture
+def client(monkeypatch: pytest.MonkeyPatch) -> TestClient:
+    monkeypatch.setenv("OPENCLAW_TEST_GATEWAY_KEY", GATEWAY_KEY)
+    config = OpenClawConfig.from_dict(
+        {
+            "serve": {"api_keys": ["${OPENCLAW_TEST_GATEWAY_KEY}", "second-key-abcdef"]},
+            "llms": {"local": {"provider": "vllm", "model": "m", "base_url": "http://127.0.0.1:9/v1"}},
+        }
+    )
+    with TestClient(create_app(config)) as c:
+        yield c
+
+
+def test_health_is_open(client: TestClient) -> None:
+    assert client.get("/health").status_code == 200
+    assert client.get("/health/ready").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"authorization": "Bearer wrong-key-000000"}, {"x-api-key": "wrong"}, {"authorization": GATEWAY_KEY}],
+    ids=["none", "wrong-bearer", "wrong-x-api-key", "no-bearer-scheme"],
+)
+def test_missing_or_wrong_key_is_401_in_openai_shape(client: TestClient, headers: dict[str, str], caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    for method, path in (("GET", "/v1/models"), ("POST", "/v1/chat/completions")):
+        response = client.request(method, path, headers=headers, json={"model": "local", "messages": [{"role": "user", "content": "x"}]})
+        assert response.status_code == 401
+        error = response.json()["error"]
+        assert error["type"] == "authentication_error" and error["code"] == "invalid_api_key"
+        assert GATEWAY_KEY not in response.text
+    assert GATEWAY_KEY not in caplog.text
+
+
+@pytest.mark.parametrize("header", ["authorization", "x-api-key"])
+def test_valid_key_passes(client: TestClient, header: str) -> None:
+    value = f"Bearer {GATEWAY_KEY}" if header == "authorization" else GATEWAY_KEY
+    response = client.get("/v1/models", headers={header: value})
+    assert response.status_code == 200
+    assert [m["id"] for m in response.json()["data"]] == ["auto", "local"]
+    assert client.get("/v1/models", headers={"authorization": "Bearer second-key-abcdef"}).status_code == 200
+
+
+def test_websocket_without_key_is_closed_with_a_reason(client: TestClient) -> None:
+    with pytest.raises(WebSocketDisconnect) as closed:
+        with client.websocket_connect("/v1/chat/ws") as ws:
+            ws.receive_text()
+    assert closed.value.code == 1008
+    assert "API key" in closed.value.reason
+
+
+def test_websocket_with_key_is_accepted(client: TestClient) -> None:
+    with client.websocket_connect("/v1/chat/ws", headers={"authorization": f"Bearer {GATEWAY_KEY}"}) as ws:
+        ws.send_text("not json")
+        frame = ws.receive_text()
+        assert frame.startswith('data: {"error"')
+        assert ws.receive_text() == "data: [DONE]\n\n"
