@@ -53,6 +53,10 @@ def cassette():
 # requests to the gateway are not intercepted) or served by `LoopbackUpstream` on 127.0.0.1.
 
 
+from dataclasses import dataclass, field  # noqa: E402
+
+
+
 @contextlib.contextmanager
 def replay_upstream(relative: str | os.PathLike[str], *, repeat: bool = False) -> Iterator[object]:
     """Like :func:`replay`, but requests to 127.0.0.1 go out for real (the gateway, stubs)."""
@@ -318,3 +322,143 @@ def recorded_converse_stream_frames(relative: str = "opentelemetry-python-contri
         frames.append(raw[:size])
         raw = raw[size:]
     return frames
+
+
+# --- loopback HTTP servers (added for the call_api / CLI tests) ------------------------------
+
+import json as _json
+import threading as _threading
+import time as _time
+from collections.abc import Callable as _Callable
+from dataclasses import dataclass as _dataclass, field as _field
+from http.server import BaseHTTPRequestHandler as _BaseHandler, ThreadingHTTPServer as _ThreadingServer
+from typing import Any as _Any
+
+
+@_dataclass
+class Received:
+    """One request a loopback server received."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> _Any:
+        return _json.loads(self.body)
+
+
+@_dataclass
+class Reply:
+    """What a loopback server answers: ``body`` may be bytes, text, a JSON-able dict, or a
+    list of byte chunks sent one by one (chunked encoding, for SSE streams)."""
+
+    status: int = 200
+    body: _Any = b""
+    headers: dict[str, str] = _field(default_factory=dict)
+    delay: float = 0.0  # seconds to wait before answering (a slow upstream)
+
+
+def sse(chunks: list[dict[str, _Any]]) -> list[bytes]:
+    """OpenAI-style Server-Sent Events for ``chunks``, ending with ``[DONE]``."""
+    return [f"data: {_json.dumps(c)}\n\n".encode() for c in chunks] + [b"data: [DONE]\n\n"]
+
+
+def sse_answer(text: str, model: str = "loopback-model") -> list[bytes]:
+    """An SSE stream that writes ``text`` word by word, then a finish and a usage chunk."""
+    words = text.split(" ")
+    pieces = [w if i == 0 else " " + w for i, w in enumerate(words)]
+    base = {"id": "chatcmpl-loopback", "object": "chat.completion.chunk", "created": 1, "model": model}
+    chunks = [{**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}]
+    chunks += [{**base, "choices": [{"index": 0, "delta": {"content": p}, "finish_reason": None}]} for p in pieces]
+    chunks.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+    chunks.append({**base, "choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": len(words), "total_tokens": 5 + len(words)}})
+    return sse(chunks)
+
+
+def completion_body(text: str, model: str = "loopback-model") -> dict[str, _Any]:
+    """A non-streamed OpenAI ``chat.completion`` answering ``text``."""
+    return {
+        "id": "chatcmpl-loopback",
+        "object": "chat.completion",
+        "created": 1,
+        "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5},
+    }
+
+
+class LoopbackServer:
+    """An HTTP server on 127.0.0.1 (a free port) in a thread, answering ``handler(received, n)``
+    where ``n`` counts requests from 1. Every request is kept in ``received``."""
+
+    def __init__(self, handler: _Callable[[Received, int], Reply]) -> None:
+        self.received: list[Received] = []
+        self._lock = _threading.Lock()
+        server = self
+
+        class Handler(_BaseHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: _Any) -> None:
+                pass
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                got = Received(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length))
+                with server._lock:
+                    server.received.append(got)
+                    number = len(server.received)
+                reply = handler(got, number)
+                if reply.delay:
+                    _time.sleep(reply.delay)
+                body = reply.body
+                if isinstance(body, (dict, list)) and not (isinstance(body, list) and body and isinstance(body[0], bytes)):
+                    body = _json.dumps(body).encode()
+                    reply.headers.setdefault("content-type", "application/json")
+                elif isinstance(body, str):
+                    body = body.encode()
+                try:
+                    self.send_response(reply.status)
+                    for key, value in reply.headers.items():
+                        self.send_header(key, value)
+                    if isinstance(body, list):
+                        self.send_header("transfer-encoding", "chunked")
+                        self.end_headers()
+                        for piece in body:
+                            self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                            self.wfile.flush()
+                        self.wfile.write(b"0\r\n\r\n")
+                    else:
+                        self.send_header("content-length", str(len(body)))
+                        self.end_headers()
+                        self.wfile.write(body)
+                    self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeouts)
+                    pass
+
+            do_POST = do_GET = _serve
+
+        self._server = _ThreadingServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = _threading.Thread(target=self._server.serve_forever, args=(0.02,), name="loopback", daemon=True)
+        self._thread.start()
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def loopback() -> Iterator[_Callable[[_Callable[[Received, int], Reply]], LoopbackServer]]:
+    """``server = loopback(lambda received, n: Reply(...))`` starts a server on 127.0.0.1."""
+    servers: list[LoopbackServer] = []
+
+    def start(handler: _Callable[[Received, int], Reply]) -> LoopbackServer:
+        servers.append(LoopbackServer(handler))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
