@@ -207,7 +207,7 @@ def throttled(model_id: str, region: str | None, provider: str, retry_after: flo
 
 
 def upstream_auth_failed(model_id: str, provider: str, detail: str = "") -> GatewayError:
-    reason = f" It said: {detail}" if detail else ""
+    reason = f" It said: {detail.rstrip('.')}." if detail else ""
     return GatewayError(
         f"The {provider} provider rejected the API key used for model '{model_id}'.{reason} "
         "Check `api_key` / `api_key_env` for this model (or `api_keys` for the provider) in "
@@ -240,9 +240,10 @@ def upstream_error(model_id: str, provider: str, status: int, detail: str = "") 
 
 def upstream_unreachable(model_id: str, provider: str, endpoint: str, detail: str = "") -> GatewayError:
     reason = f" ({detail})" if detail else ""
+    where = f"{endpoint} " if endpoint else ""
     return GatewayError(
-        f"Could not connect to the {provider} endpoint {endpoint} for model '{model_id}'"
-        f"{reason}. Check `base_url` in the YAML and that the service is up.",
+        f"Could not connect to the {provider} endpoint {where}for model '{model_id}'"
+        f"{reason}. Check the network, `base_url` in the YAML, and that the service is up.",
         status=502,
         type="api_error",
         code="upstream_unreachable",
@@ -303,6 +304,7 @@ _THROTTLED = re.compile(r"Throttl|Too many requests|rate limit", re.I)
 
 def _upstream_detail(text: str) -> str:
     """The upstream's own message, without LiteLLM's wrapping, short and on one line."""
+    text = text.split("Traceback (most recent call last)", 1)[0]  # LiteLLM appends its stack
     match = re.search(r'"message"\s*:\s*"((?:[^"\\]|\\.)*)"', text)
     detail = match.group(1) if match else re.sub(r"^litellm\.\w+:\s*(\w+Exception\s*-?\s*)?", "", text)
     detail = " ".join(detail.split()).rstrip(".")

@@ -437,11 +437,6 @@ def test_echoed_authorization_header_never_reaches_the_result(loopback, planted)
         assert PLANTED_KEY not in json.dumps(result)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (api_calling.resolve_api_keys / chat_call.from_request): keys given to call_api are "
-    "never registered with llmrouter.secrets, so an upstream echoing the bare key leaks it",
-)
 def test_echoed_bare_key_never_reaches_the_result(loopback):
     server = loopback(_echo_authorization(raw=True))
     result = call_api({"api_name": "m", "api_endpoint": server.url, "query": "hi"}, api_keys_env=[PLANTED_KEY], max_retries=0)

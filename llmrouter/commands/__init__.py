@@ -49,8 +49,9 @@ class ModelChoice:
 
     @property
     def api_keys_env(self) -> list[str] | None:
-        """call_api's ``api_keys_env``: the configured keys, or None for its env defaults."""
-        return list(self.api_keys) or None
+        """call_api's ``api_keys_env``: exactly the configured keys (an empty list means none:
+        a key from the environment must never reach a base URL it was not configured for)."""
+        return list(self.api_keys)
 
     def describe(self) -> str:
         """``name (model id, where)`` for banners: the region or base URL in use."""

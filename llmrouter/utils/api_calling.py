@@ -30,6 +30,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any, overload
 
 from llmrouter import errors
+from llmrouter.secrets import register_secret
 from llmrouter.utils import bedrock_converse, openai_compat
 from llmrouter.utils.chat_call import ChatCall, from_request
 from llmrouter.utils.openai_shapes import completion_text
@@ -45,22 +46,26 @@ def resolve_api_keys(api_keys_env: str | Sequence[str] | None) -> tuple[str, ...
     """Keys to rotate over: a list as given, or the value of the env var it names.
 
     The env var may hold one key, several separated by commas, or a JSON list. With no
-    argument, ``API_KEYS`` is read (then ``OPENAI_API_KEY``, ``NVIDIA_API_KEY``).
+    argument, ``API_KEYS`` is read. Every key found is registered as a secret, so an upstream
+    that echoes it back cannot make it appear in a result or a log line.
     """
     if api_keys_env is not None and not isinstance(api_keys_env, str):
-        return tuple(k for k in api_keys_env if k)
-    names = [api_keys_env] if api_keys_env else ["API_KEYS", "OPENAI_API_KEY", "NVIDIA_API_KEY"]
-    for name in names:
-        raw = os.environ.get(name, "").strip()
-        if not raw:
-            continue
-        if raw.startswith("["):
-            try:
-                return tuple(str(k) for k in json.loads(raw) if k)
-            except json.JSONDecodeError:
-                pass
-        return tuple(k.strip() for k in raw.split(",") if k.strip())
-    return ()
+        keys = tuple(k for k in api_keys_env if k)
+    else:
+        keys = _keys_from_env(api_keys_env or "API_KEYS")
+    for key in keys:
+        register_secret(key)
+    return keys
+
+
+def _keys_from_env(name: str) -> tuple[str, ...]:
+    raw = os.environ.get(name, "").strip()
+    if raw.startswith("["):
+        try:
+            return tuple(str(k) for k in json.loads(raw) if k)
+        except json.JSONDecodeError:
+            pass
+    return tuple(k.strip() for k in raw.split(",") if k.strip())
 
 
 def _backend(call: ChatCall):  # noqa: ANN202 - a module with achat/astream

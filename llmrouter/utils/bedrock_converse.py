@@ -27,7 +27,11 @@ _PARAMS = ("max_tokens", "temperature", "top_p", "stop", "tools", "tool_choice",
 
 
 def _require_boto3() -> None:
-    if importlib.util.find_spec("boto3") is None or importlib.util.find_spec("botocore") is None:
+    try:
+        missing = importlib.util.find_spec("boto3") is None or importlib.util.find_spec("botocore") is None
+    except (ImportError, ValueError):  # an import hook that hides it, or a broken install
+        missing = True
+    if missing:
         raise errors.boto3_missing()
 
 
@@ -44,6 +48,11 @@ def resolve_region(region: str | None, profile: str | None) -> str | None:
         return botocore.session.Session(profile=profile).get_config_variable("region")
     except Exception:  # a broken profile is reported by the call itself
         return None
+
+
+def endpoint_url(call: ChatCall) -> str:
+    """The bedrock-runtime endpoint a call goes to (the override, else the region's)."""
+    return call.endpoint or f"https://bedrock-runtime.{call.region or 'us-east-1'}.amazonaws.com"
 
 
 def litellm_kwargs(call: ChatCall, region: str) -> dict[str, Any]:
@@ -76,7 +85,7 @@ def _prepare(call: ChatCall) -> tuple[Any, str]:
 
 def _fail(exc: BaseException, call: ChatCall) -> errors.GatewayError:
     err = errors.classify(
-        exc, provider="bedrock", model_id=call.model_id, region=call.region, endpoint=call.endpoint or "", timeout_s=call.timeout
+        exc, provider="bedrock", model_id=call.model_id, region=call.region, endpoint=endpoint_url(call), timeout_s=call.timeout
     )
     log.warning("bedrock model=%s region=%s failed: %s", call.model_id, call.region, err.code)
     return err

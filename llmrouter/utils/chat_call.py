@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from llmrouter import errors
+from llmrouter.secrets import register_secret
 
 __all__ = ["ChatCall", "PASSED_PARAMS", "from_request", "is_bedrock_service"]
 
@@ -92,6 +93,7 @@ def from_request(
     if not bedrock and not endpoint:
         raise errors.bad_request("the request needs `api_endpoint` (an OpenAI-compatible base URL)", param="api_endpoint")
     own_key = request.get("api_key")
+    register_secret(own_key)
     return ChatCall(
         provider="bedrock" if bedrock else "openai",
         model_id=str(model_id),

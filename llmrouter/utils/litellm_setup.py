@@ -45,8 +45,10 @@ def load_litellm() -> Any:
             litellm.num_retries = 0  # retries are ours: they must respect the catalog
             # httpx rather than aiohttp: one HTTP stack to record, replay and pool.
             litellm.disable_aiohttp_transport = True
-            # LiteLLM logs every call at INFO through its own handler: keep warnings only.
+            # LiteLLM logs every call at INFO through its own handler, and warns about its
+            # internal logging worker when call_api runs a new event loop: keep errors only
+            # (every failure reaches the user through our error catalog anyway).
             for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
-                logging.getLogger(name).setLevel(logging.WARNING)
+                logging.getLogger(name).setLevel(logging.ERROR)
             _module = litellm
     return _module
