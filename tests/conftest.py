@@ -52,9 +52,7 @@ def cassette():
 # replayed from cassettes (`replay_upstream`: loopback traffic passes through, so the test's own
 # requests to the gateway are not intercepted) or served by `LoopbackUpstream` on 127.0.0.1.
 
-
 from dataclasses import dataclass, field  # noqa: E402
-
 
 
 @contextlib.contextmanager
@@ -131,6 +129,8 @@ def gateway_factory() -> Iterator[object]:
         return gw
 
     yield start
+    for gw in started:  # all at once: each uvicorn takes a moment to notice
+        gw.server.should_exit = True
     for gw in started:
         gw.stop()
 
@@ -155,7 +155,7 @@ class UpstreamRequest:
 
 
 @dataclass
-class Reply:
+class StubReply:
     """What a :class:`LoopbackUpstream` answers.
 
     ``body`` is sent with a Content-Length; ``parts`` are sent chunked, ``interval`` seconds
@@ -173,7 +173,7 @@ class Reply:
 
 
 class LoopbackUpstream:
-    """A tiny HTTP server on 127.0.0.1: ``route(UpstreamRequest) -> Reply``; records requests."""
+    """A tiny HTTP server on 127.0.0.1: ``route(UpstreamRequest) -> StubReply``; records requests."""
 
     def __init__(self, route) -> None:  # noqa: ANN001
         import http.server
@@ -182,6 +182,8 @@ class LoopbackUpstream:
 
         self.route = route
         self.requests: list[UpstreamRequest] = []
+        self.broken = 0  # replies cut short because the client (the gateway) went away
+        self.completed = 0  # replies written in full
         self.stopping = threading.Event()
         upstream = self
 
@@ -200,6 +202,14 @@ class LoopbackUpstream:
                 if reply.delay and upstream.stopping.wait(reply.delay):
                     return
                 self.close_connection = True
+                try:
+                    self._reply(reply)
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout)
+                    upstream.broken += 1
+                else:
+                    upstream.completed += 1
+
+            def _reply(self, reply: StubReply) -> None:
                 self.send_response(reply.status)
                 for key, value in reply.headers.items():
                     self.send_header(key, value)
@@ -462,3 +472,17 @@ def loopback() -> Iterator[_Callable[[_Callable[[Received, int], Reply]], Loopba
     yield start
     for server in servers:
         server.close()
+
+
+def sse_events(text: str) -> list[object]:
+    """The ``data:`` events of an SSE body: parsed JSON objects, and ``"[DONE]"`` as a string."""
+    import json
+
+    events: list[object] = []
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        data = [line[5:].lstrip() for line in block.split("\n") if line.startswith("data:")]
+        if not data:
+            continue
+        payload = "\n".join(data)
+        events.append(payload if payload == "[DONE]" else json.loads(payload))
+    return events
