@@ -36,6 +36,7 @@ __all__ = [
     "unknown_model",
     "upstream_auth_failed",
     "upstream_error",
+    "upstream_interrupted",
     "upstream_unreachable",
 ]
 
@@ -238,6 +239,18 @@ def upstream_error(model_id: str, provider: str, status: int, detail: str = "") 
     )
 
 
+def upstream_interrupted(model_id: str, provider: str, detail: str = "") -> GatewayError:
+    reason = f" ({detail})" if detail else ""
+    return GatewayError(
+        f"The connection to the {provider} provider for model '{model_id}' broke off before "
+        f"the answer was complete{reason}. This is usually transient: retry the request.",
+        status=502,
+        type="api_error",
+        code="upstream_interrupted",
+        retryable=True,
+    )
+
+
 def upstream_unreachable(model_id: str, provider: str, endpoint: str, detail: str = "") -> GatewayError:
     reason = f" ({detail})" if detail else ""
     where = f"{endpoint} " if endpoint else ""
@@ -290,15 +303,16 @@ _TOKEN_INVALID = re.compile(
 )
 _MODEL_INVALID = re.compile(r"provided model identifier is invalid|model identifier|Could not resolve the foundation model", re.I)
 _ACCESS_DENIED = re.compile(r"AccessDenied|don't have access to the model|not authorized|on-demand throughput", re.I)
-_CONNECTION_ERRORS = {
-    "ConnectError",
-    "ConnectionError",
-    "ClientConnectorError",
-    "APIConnectionError",
-    "RemoteProtocolError",
-    "ReadError",
-    "EndpointConnectionError",
-}
+# Failures to open a connection: nothing was sent, the endpoint is wrong or down.
+_CONNECT_ERRORS = {"ConnectError", "ClientConnectorError", "EndpointConnectionError", "ConnectionRefusedError"}
+_CONNECT_TEXT = re.compile(
+    r"connect call failed|cannot connect to host|connection refused|all connection attempts failed|"
+    r"name or service not known|nodename nor servname|temporary failure in name resolution|could not connect",
+    re.I,
+)
+_MALFORMED_TEXT = re.compile(r"checksum mismatch|malformed|could not decode|invalid (payload|json)|JSONDecodeError", re.I)
+# Failures of an open connection: the provider went away mid-answer.
+_TRANSPORT_ERRORS = {"ConnectionError", "APIConnectionError", "RemoteProtocolError", "ReadError", "ClientPayloadError"}
 _THROTTLED = re.compile(r"Throttl|Too many requests|rate limit", re.I)
 
 
@@ -359,8 +373,12 @@ def classify(
             return credentials_invalid(model_id, region, _upstream_detail(text))
         return upstream_auth_failed(model_id, provider, _upstream_detail(text))
     # LiteLLM labels connection failures with status 500: the class name is what counts.
-    if names & _CONNECTION_ERRORS and (status is None or "APIConnectionError" in names):
-        return upstream_unreachable(model_id, provider, endpoint, _upstream_detail(text))
+    if names & (_CONNECT_ERRORS | _TRANSPORT_ERRORS) and (status is None or "APIConnectionError" in names):
+        if names & _CONNECT_ERRORS or _CONNECT_TEXT.search(text):
+            return upstream_unreachable(model_id, provider, endpoint, _upstream_detail(text))
+        if _MALFORMED_TEXT.search(text):  # the bytes arrived, but they are not a valid answer
+            return upstream_error(model_id, provider, 502, _upstream_detail(text))
+        return upstream_interrupted(model_id, provider, _upstream_detail(text))
     if isinstance(status, int):
         return upstream_error(model_id, provider, status, _upstream_detail(text))
     return upstream_error(model_id, provider, 502, _upstream_detail(text) or name)

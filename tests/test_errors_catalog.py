@@ -156,6 +156,12 @@ def test_classify_connection_error():
     assert err.code == "upstream_unreachable" and "http://127.0.0.1:9/v1" in err.message and err.retryable
 
 
+def test_classify_connection_lost_mid_answer_is_not_called_unreachable():
+    err = errors.classify(_exc("RemoteProtocolError", "peer closed connection without sending complete message body"), provider="OpenAI-compatible", model_id="m", endpoint="http://127.0.0.1:9/v1")
+    assert err.code == "upstream_interrupted" and "broke off" in err.message and err.retryable
+    assert "Could not connect" not in err.message
+
+
 def test_classify_server_error_is_retryable_502():
     err = errors.classify(_exc("InternalServerError", "boom", status=500), provider="OpenAI-compatible", model_id="m")
     assert (err.code, err.status, err.retryable) == ("upstream_error", 502, True)
