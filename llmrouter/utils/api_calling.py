@@ -27,7 +27,7 @@ import random
 import threading
 import time
 from collections.abc import AsyncIterator, Sequence
-from typing import Any, overload
+from typing import Any
 
 from llmrouter import errors
 from llmrouter.secrets import register_secret
@@ -141,12 +141,6 @@ async def _one(request: dict[str, Any], keys: tuple[str, ...], options: dict[str
     if tool_calls:
         out["tool_calls"] = tool_calls
     return out
-
-
-@overload
-async def acall_api(request_or_list: dict[str, Any], api_keys_env: Any = ..., max_tokens: int = ..., temperature: float = ..., top_p: float = ..., timeout: float = ..., max_retries: int = ...) -> dict[str, Any]: ...
-@overload
-async def acall_api(request_or_list: list[dict[str, Any]], api_keys_env: Any = ..., max_tokens: int = ..., temperature: float = ..., top_p: float = ..., timeout: float = ..., max_retries: int = ...) -> list[dict[str, Any]]: ...
 
 
 async def acall_api(
