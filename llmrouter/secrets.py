@@ -66,28 +66,72 @@ def redact(text: str) -> str:
     return _SHAPES.sub(lambda m: (m.group(1) or m.group(2) or m.group(3) or "") + MASK, text)
 
 
+def _redact_record(record: logging.LogRecord) -> None:
+    """Mask secrets in ``record`` in place: its message, traceback and stack.
+
+    The arguments keep their shape when masking them one by one is enough (uvicorn's access
+    formatter unpacks ``record.args``); otherwise the message is flattened to its masked text.
+    """
+    try:
+        message = record.getMessage()
+    except Exception:  # a bad format string is not ours to fix here
+        message = None
+    if message is not None and redact(message) != message:
+        args = record.args
+        if isinstance(args, tuple):
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in args)
+        elif isinstance(args, dict):
+            record.args = {k: redact(v) if isinstance(v, str) else v for k, v in args.items()}
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        try:
+            masked = record.getMessage()
+        except Exception:
+            masked = message
+        if redact(masked) != masked:  # a secret inside a non-string argument
+            record.msg, record.args = redact(message), None
+    if record.exc_info and record.exc_info[1] is not None:
+        # Tracebacks are rendered later by the formatter; render and mask them now.
+        text = record.exc_text or logging.Formatter().formatException(record.exc_info)
+        clean = redact(text)
+        record.exc_text = clean
+        if clean != text:
+            record.exc_info = None  # nobody may render the unmasked one again
+    elif record.exc_text:
+        record.exc_text = redact(record.exc_text)
+    if record.stack_info:
+        record.stack_info = redact(record.stack_info)
+
+
 class RedactingFilter(logging.Filter):
-    """A logging filter that masks secrets in the final message of every record."""
+    """A logging filter that masks secrets in every record it sees (attach it to a handler)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a bad format string is not ours to fix here
-            return True
-        clean = redact(message)
-        if clean != message or record.args:
-            record.msg, record.args = clean, None
-        if record.exc_info and record.exc_info[1] is not None:
-            # Tracebacks are rendered later by the formatter; render and scrub them now.
-            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
-            record.exc_info = None
+        _redact_record(record)
         return True
 
 
+_factory_installed = False
+
+
 def install_log_redaction() -> None:
-    """Attach the filter to every handler of the root logger (and future ones via root)."""
-    root = logging.getLogger()
-    flt = RedactingFilter()
-    for handler in root.handlers:
-        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
-            handler.addFilter(flt)
+    """Mask secrets in every log record of the process, whichever logger and handler it takes.
+
+    Records are masked where they are made (a ``LogRecord`` factory), not by a handler filter:
+    uvicorn and LiteLLM log through handlers of their own (``propagate=False`` for uvicorn's),
+    installed after this runs, and an application that embeds the gateway brings its own.
+    Records are only made for enabled levels, so disabled DEBUG lines cost nothing. Idempotent.
+    """
+    global _factory_installed
+    with _lock:
+        if _factory_installed:
+            return
+        previous = logging.getLogRecordFactory()
+
+        def masked_record(*args: object, **kwargs: object) -> logging.LogRecord:
+            record = previous(*args, **kwargs)
+            _redact_record(record)
+            return record
+
+        logging.setLogRecordFactory(masked_record)
+        _factory_installed = True

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from fastapi import FastAPI, Request
@@ -15,6 +17,7 @@ from fastapi.responses import Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from llmrouter import errors
+from llmrouter.secrets import install_log_redaction
 from llmrouter.utils import openai_compat
 from openclaw_litellm import sse
 from openclaw_litellm.auth import ApiKeyMiddleware
@@ -22,6 +25,7 @@ from openclaw_litellm.backend import LLMBackend
 from openclaw_litellm.completions import ChatService
 from openclaw_litellm.config import OpenClawConfig
 from openclaw_litellm.litellm_warmup import LiteLLMWarmup
+from openclaw_litellm.provider_params import register_config_secrets
 from openclaw_litellm.routing import AUTO, Router
 from openclaw_litellm.schemas import ChatRequest, parse_chat_request
 
@@ -29,7 +33,10 @@ __all__ = ["create_app"]
 
 log = logging.getLogger("openclaw.app")
 
+T = TypeVar("T")
+
 MODEL_HEADER = "x-openclaw-model"
+CLIENT_CLOSED = 499  # nginx's "client closed request": logged, never seen by the departed client
 ATTEMPTS_HEADER = "x-openclaw-attempts"
 
 
@@ -44,6 +51,9 @@ def error_response(err: errors.GatewayError) -> Response:
 
 def create_app(config: OpenClawConfig, *, prefix: bool | None = None, warmup: LiteLLMWarmup | None = None) -> FastAPI:
     """The gateway for ``config``; ``prefix`` overrides ``serve.show_model_prefix``."""
+    # Also when embedded in another server: no configured key in any log line or error.
+    install_log_redaction()
+    register_config_secrets(config)
     backend = LLMBackend(config, warmup)
     router = Router(config)
     service = ChatService(router, backend, config.serve.show_model_prefix if prefix is None else prefix)
@@ -112,14 +122,19 @@ def create_app(config: OpenClawConfig, *, prefix: bool | None = None, warmup: Li
 
     @app.post(
         "/v1/chat/completions",
-        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": ChatRequest.model_json_schema()}}}},
+        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": inline_refs(ChatRequest.model_json_schema())}}}},
     )
     async def chat_completions(request: Request) -> Response:
         chat = parse_chat_request(await _read_body(request, config.serve.max_body_bytes))
         if not chat.stream:
-            served = await service.complete(chat)
+            served = await _unless_client_leaves(request, service.complete(chat))
+            if served is None:
+                return Response(status_code=CLIENT_CLOSED)
             return _json(served.body, headers={MODEL_HEADER: served.model, ATTEMPTS_HEADER: str(served.attempts)})
-        streamed = await service.stream(chat)
+        # Once streaming, Starlette's StreamingResponse notices a client leaving by itself.
+        streamed = await _unless_client_leaves(request, service.stream(chat))
+        if streamed is None:
+            return Response(status_code=CLIENT_CLOSED)
         return StreamingResponse(
             _sse(streamed.chunks),
             media_type="text/event-stream",
@@ -132,6 +147,59 @@ def create_app(config: OpenClawConfig, *, prefix: bool | None = None, warmup: Li
     if config.serve.api_keys:
         app.add_middleware(ApiKeyMiddleware, keys=config.serve.api_keys)
     return app
+
+
+def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """A pydantic JSON schema with its ``#/$defs/...`` references replaced by the definitions.
+
+    Inside an OpenAPI document ``#/$defs/X`` would point at the document's root, where there
+    is no ``$defs``: schema-driven clients and fuzzers could not resolve the request body.
+    The request models are not recursive, so inlining terminates.
+    """
+    defs = schema.get("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return resolve(defs[ref.removeprefix("#/$defs/")])
+            return {k: resolve(v) for k, v in node.items() if k != "$defs"}
+        if isinstance(node, list):
+            return [resolve(v) for v in node]
+        return node
+
+    return resolve(schema)
+
+
+async def _unless_client_leaves(request: Request, work: Awaitable[T]) -> T | None:
+    """``await work``, or cancel it and return None as soon as the client hangs up.
+
+    Until the first byte of the answer nobody reads from the client, so without this a
+    client that gives up (a timeout, Ctrl-C) would leave the upstream call running until the
+    provider answers or ``timeout`` runs out, holding a connection and spending its tokens.
+    The body has been read in full, so the next ASGI message can only be the disconnect.
+    """
+    task = asyncio.ensure_future(work)
+
+    async def client_left() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+
+    watcher = asyncio.ensure_future(client_left())
+    try:
+        await asyncio.wait((task, watcher), return_when=asyncio.FIRST_COMPLETED)
+    except BaseException:  # this handler itself was cancelled (shutdown)
+        task.cancel()
+        raise
+    finally:
+        watcher.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(BaseException):
+        await task
+    log.info("client left before the answer started; the upstream call was cancelled")
+    return None
 
 
 async def _read_body(request: Request, limit: int) -> bytes:

@@ -63,6 +63,15 @@ class ServeConfig(_Strict):
     # Keys clients must present (Bearer or x-api-key); empty: no authentication.
     api_keys: list[str] = Field(default_factory=list)
 
+    @field_validator("api_keys")
+    @classmethod
+    def _no_blank_key(cls, value: list[str]) -> list[str]:
+        # An empty entry (often `${VAR:-}` with VAR unset) must not silently turn auth off.
+        for i, key in enumerate(value):
+            if not key.strip():
+                raise ValueError(f"key {i} is empty (is the environment variable it reads set?); refusing to start without authentication")
+        return value
+
 
 class RouterConfig(_Strict):
     strategy: str = "first"

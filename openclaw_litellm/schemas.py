@@ -1,6 +1,7 @@
 """The request body of ``POST /v1/chat/completions`` (and WebSocket frames), validated.
 
-Types are strict where OpenAI is strict (a ``stream`` of ``"yes"`` is an error, not True).
+Types are strict where OpenAI is strict (a ``stream`` of ``"yes"``, a ``temperature`` of ``"0.5"``
+or a ``max_tokens`` of ``10.5`` is an error, not coerced); integers are bounded.
 Fields OpenAI defines but a provider may lack are accepted and passed on or dropped by the
 backend; keys nobody knows are ignored, as OpenAI-compatible servers commonly do, so that
 clients sending newer fields (``prompt_cache_key``, ``store``...) keep working.
@@ -11,13 +12,16 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError, field_validator
 
 from llmrouter import errors
 
 __all__ = ["ChatRequest", "Message", "parse_chat_request"]
 
 MAX_JSON_DEPTH = 64
+# Integers are bounded so that they serialize (orjson: 64 bits) and mean something upstream.
+MAX_INT32 = 2**31 - 1
+MAX_INT64 = 2**63 - 1
 
 
 class _Lenient(BaseModel):
@@ -75,20 +79,20 @@ class ChatRequest(BaseModel):
     messages: list[Message] = Field(min_length=1)
     stream: StrictBool = False
     stream_options: StreamOptions | None = None
-    temperature: float | None = Field(None, ge=0, le=2)
-    top_p: float | None = Field(None, ge=0, le=1)
-    max_tokens: int | None = Field(None, ge=1)
-    max_completion_tokens: int | None = Field(None, ge=1)
+    temperature: StrictFloat | None = Field(None, ge=0, le=2)
+    top_p: StrictFloat | None = Field(None, ge=0, le=1)
+    max_tokens: StrictInt | None = Field(None, ge=1, le=MAX_INT32)
+    max_completion_tokens: StrictInt | None = Field(None, ge=1, le=MAX_INT32)
     stop: StrictStr | list[StrictStr] | None = None
     tools: list[Tool] | None = None
     tool_choice: StrictStr | dict[str, Any] | None = None
     parallel_tool_calls: StrictBool | None = None
     user: StrictStr | None = None
-    seed: int | None = None
-    n: int | None = Field(None, ge=1, le=1)
+    seed: StrictInt | None = Field(None, ge=-MAX_INT64 - 1, le=MAX_INT64)
+    n: StrictInt | None = Field(None, ge=1, le=1)
     response_format: dict[str, Any] | None = None
-    presence_penalty: float | None = Field(None, ge=-2, le=2)
-    frequency_penalty: float | None = Field(None, ge=-2, le=2)
+    presence_penalty: StrictFloat | None = Field(None, ge=-2, le=2)
+    frequency_penalty: StrictFloat | None = Field(None, ge=-2, le=2)
     reasoning_effort: StrictStr | None = None
 
     @field_validator("stop")
@@ -130,6 +134,27 @@ def _depth(value: Any, limit: int) -> int:
     return deepest
 
 
+def _param(loc: tuple[Any, ...], data: Any, missing: bool) -> str:
+    """The path of the offending field *in the request* (``stop``, ``messages.0.content``).
+
+    Pydantic's locations also name the member of a union that failed (``stop.str``,
+    ``messages.0.content.list[dict[str,any]].0``); those are not keys the client sent.
+    """
+    parts: list[str] = []
+    node = data
+    for i, key in enumerate(loc):
+        if isinstance(node, dict) and key in node:
+            node = node[key]
+        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+            node = node[key]
+        else:
+            if missing and i == len(loc) - 1 and isinstance(node, dict):
+                parts.append(str(key))  # the field that is absent
+            break
+        parts.append(str(key))
+    return ".".join(parts)
+
+
 def parse_chat_request(raw: bytes | str) -> ChatRequest:
     """Bytes to a valid :class:`ChatRequest`, or a 400 catalog error saying what is wrong."""
     try:
@@ -144,7 +169,7 @@ def parse_chat_request(raw: bytes | str) -> ChatRequest:
         return ChatRequest.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
+        where = _param(first["loc"], data, missing=first["type"] == "missing")
         message = first["msg"].removeprefix("Value error, ")
         if first["type"] == "missing":
             message = "is required"

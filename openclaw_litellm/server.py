@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import logging
+import signal
 import sys
 
 from llmrouter.secrets import install_log_redaction
@@ -59,5 +60,19 @@ def run_from_cli(args: argparse.Namespace) -> int:
         where = f"region {llm.aws_region or 'default chain'}" if llm.is_bedrock else llm.base_url
         log.info("model %-24s %s %s (%s)", name, "bedrock" if llm.is_bedrock else llm.provider, llm.model, where)
     log.info("OpenClaw gateway on http://%s:%d (OpenAI base URL http://%s:%d/v1)", host, port, host, port)
+    _exit_cleanly_on_sigterm()
     uvicorn.run(app, host=host, port=port, log_level=args.log_level, access_log=False, lifespan="on")
     return 0
+
+
+def _exit_cleanly_on_sigterm() -> None:
+    """After its graceful shutdown uvicorn re-raises the SIGTERM it caught; with the default
+    handler that kills the process before ``--record`` writes its cassettes (``docker stop``,
+    systemd, ``kill`` would lose the recording). Leave through Python instead, exit code 0."""
+    def leave(signum: int, frame: object) -> None:
+        raise SystemExit(0)
+
+    try:
+        signal.signal(signal.SIGTERM, leave)
+    except ValueError:  # not the main thread (embedded use): leave signals alone
+        pass

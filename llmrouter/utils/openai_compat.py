@@ -120,13 +120,28 @@ async def achat(call: ChatCall) -> dict[str, Any]:
         data = orjson.loads(response.content)
     except orjson.JSONDecodeError:
         raise errors.upstream_error(call.model_id, "OpenAI-compatible", 502, "the answer was not JSON") from None
+    if not _is_openai_shaped(data):
+        raise errors.upstream_error(call.model_id, "OpenAI-compatible", 502, "the answer was not a chat.completion")
     return normalize_completion(data)
+
+
+def _is_openai_shaped(data: Any) -> bool:
+    """A JSON object whose ``choices`` (if any) is a list of objects: what the shapers can read."""
+    if not isinstance(data, dict):
+        return False
+    choices = data.get("choices")
+    if choices is None:
+        return True
+    return isinstance(choices, list) and all(
+        isinstance(c, dict) and isinstance(c.get("delta") or {}, dict) and isinstance(c.get("message") or {}, dict) for c in choices
+    )
 
 
 async def astream(call: ChatCall) -> AsyncIterator[dict[str, Any]]:
     """Parsed ``chat.completion.chunk`` dicts, relayed as the provider sends them."""
     url, headers, body = _request(call, stream=True)
     client = get_client()
+    finished = False  # a finish_reason was seen: the answer is complete even without [DONE]
     try:
         async with client.stream("POST", url, content=body, headers=headers, timeout=call.timeout) as response:
             if response.status_code >= 400:
@@ -144,7 +159,12 @@ async def astream(call: ChatCall) -> AsyncIterator[dict[str, Any]]:
                 if isinstance(chunk, dict) and "error" in chunk:
                     err = chunk["error"] if isinstance(chunk["error"], dict) else {"message": str(chunk["error"])}
                     raise errors.upstream_error(call.model_id, "OpenAI-compatible", 502, str(err.get("message", "")))
+                if not _is_openai_shaped(chunk):
+                    raise errors.upstream_error(call.model_id, "OpenAI-compatible", 502, "a stream event was not a chat.completion.chunk")
+                finished = finished or any(c.get("finish_reason") for c in chunk.get("choices") or ())
                 yield chunk
+        if not finished:  # the body ended cleanly, but neither [DONE] nor a finish_reason came
+            raise errors.upstream_interrupted(call.model_id, "OpenAI-compatible", "the stream ended without a finish_reason or [DONE]")
     except errors.GatewayError:
         raise
     except Exception as exc:  # httpx errors, and replay's "not recorded"
