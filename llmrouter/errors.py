@@ -372,7 +372,10 @@ def classify(
         if bedrock:
             return credentials_invalid(model_id, region, _upstream_detail(text))
         return upstream_auth_failed(model_id, provider, _upstream_detail(text))
-    # LiteLLM labels connection failures with status 500: the class name is what counts.
+    # LiteLLM labels connection failures with status 500 (503 when streaming from Bedrock):
+    # the class names, here or down the chain of causes, are what count.
+    if _caused_by(exc, _CONNECT_ERRORS):
+        return upstream_unreachable(model_id, provider, endpoint, _upstream_detail(text))
     if names & (_CONNECT_ERRORS | _TRANSPORT_ERRORS) and (status is None or "APIConnectionError" in names):
         if names & _CONNECT_ERRORS or _CONNECT_TEXT.search(text):
             return upstream_unreachable(model_id, provider, endpoint, _upstream_detail(text))
@@ -382,6 +385,18 @@ def classify(
     if isinstance(status, int):
         return upstream_error(model_id, provider, status, _upstream_detail(text))
     return upstream_error(model_id, provider, 502, _upstream_detail(text) or name)
+
+
+def _caused_by(exc: BaseException, names: set[str], limit: int = 8) -> bool:
+    """Whether ``exc`` or an exception it wraps (cause, context, LiteLLM's original) is one of ``names``."""
+    current: BaseException | None = exc
+    seen: set[int] = set()
+    while current is not None and id(current) not in seen and len(seen) < limit:
+        if {cls.__name__ for cls in type(current).__mro__} & names:
+            return True
+        seen.add(id(current))
+        current = getattr(current, "original_exception", None) or current.__cause__ or current.__context__
+    return False
 
 
 def _retry_after(exc: BaseException) -> float | None:
