@@ -166,3 +166,15 @@ def test_fifty_dropped_requests_leak_nothing(gw, up):
     assert after["fds"] <= before["fds"] + 2, (before, after)  # the upstream keeps its idle keep-alive connection
     # ...and the gateway still answers.
     assert httpx.post(f"{gw.base_url}/chat/completions", json={"model": "ok", "messages": HELLO, "stream": True}, timeout=10).text.endswith("data: [DONE]\n\n")
+
+
+def test_tiny_bounded_soak_of_the_serve_process(tmp_path):
+    """``python -m bench.soak`` in miniature (the real one runs 200 streams for 60 s, off CI):
+    a real ``llmrouter serve`` process, no errors, no descriptor or thread left behind."""
+    from bench.soak import run_soak
+
+    result, summary = run_soak(20, 2.0, chunks=5, interval_ms=10, delay_ms=0, warmup=0.5, logs=tmp_path, log=False, settle=0.5)
+    assert summary["errors"] == 0, summary
+    assert result.requests >= 20 and summary["healthy_after"], summary
+    assert result.fds_after <= result.fds_idle + 2 and result.threads_after <= result.threads_idle, summary
+    assert summary["rss_mb"]["growth_after_warmup"] < 25, summary

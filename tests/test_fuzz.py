@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from test_faults_upstream import FaultUpstream
 
-MAX_EXAMPLES = 120
+MAX_EXAMPLES = 100
 JSON_EXAMPLES = 150
 WS_EXAMPLES = 60
 DEADLINE_MS = 3000
