@@ -1,6 +1,6 @@
 """OpenAI-compatible providers (NVIDIA NIM, OpenAI, Together, vLLM...) by direct HTTP.
 
-No LiteLLM here: this is the fast path. One pooled ``httpx.AsyncClient`` per event loop
+No LiteLLM here: this is the fast path. One pooled ``httpx2.AsyncClient`` per event loop
 (call_api runs a fresh loop per call; the server runs one loop), keys rotated per call.
 """
 
@@ -14,7 +14,11 @@ import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
+# httpx2 (pydantic's maintained fork of httpx, already required by the openai SDK that
+# LiteLLM depends on) rather than httpx 0.28: httpcore 1.0's pool rescans every connection
+# for every queued request, which cost more than half the gateway's CPU at concurrency 100
+# (see docs/benchmark.md). Same API, and vcrpy records and replays it.
+import httpx2 as httpx
 import orjson
 
 from llmrouter import errors
