@@ -7,6 +7,7 @@ with ``.venv/bin/`` meaning the environment the tests run in.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import signal
@@ -49,7 +50,11 @@ def test_quickstart_demo_answers_the_readme_curl_commands() -> None:
     curls = _commands(_blocks("Quickstart")[2])
     assert len(curls) == 2 and all(c.startswith("curl") for c in curls)
 
-    proc = subprocess.Popen(serve, shell=True, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # `exec`: the shell becomes the server, so the signal below reaches it (dash would fork).
+    proc = subprocess.Popen(
+        f"exec {serve}", shell=True, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )
     try:
         started = time.monotonic()
         while proc.poll() is None and time.monotonic() - started < 30:
@@ -67,10 +72,10 @@ def test_quickstart_demo_answers_the_readme_curl_commands() -> None:
         nvidia = subprocess.run(curls[1], shell=True, cwd=ROOT, capture_output=True, text=True, timeout=60)
         assert "Hello! It's nice to meet you." in nvidia.stdout, nvidia.stdout + nvidia.stderr
     finally:
-        proc.send_signal(signal.SIGINT)
+        os.killpg(proc.pid, signal.SIGINT)
         try:
             output, _ = proc.communicate(timeout=20)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
             output, _ = proc.communicate()
     assert "REPLAY MODE" in output
