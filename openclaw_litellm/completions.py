@@ -1,27 +1,52 @@
-"""Serve one chat request: route, call the backend, fall back, shape the answer.
+"""Serve one chat request: route, call the backend, retry, fall back, shape the answer.
 
-Shared by HTTP (JSON and SSE) and WebSocket. A stream is *primed*: the first chunk is
-fetched before anything is sent, so a failure before the first byte still becomes a proper
-HTTP error, or a fallback to the next model; a failure after it ends the stream with an
-error event (switching models mid-answer would splice two answers together).
+Shared by HTTP (JSON and SSE) and WebSocket. Retries live here and only here: the backend
+calls ``api_calling`` with its default ``max_retries=0`` (and LiteLLM with ``num_retries=0``),
+so one policy, ``router:`` in the YAML, decides every repeat:
+
+- candidates are the routed model then ``router.fallback_models``; models in cooldown
+  (:mod:`openclaw_litellm.cooldown`) go last;
+- a retryable failure (``GatewayError.retryable``: connection error, timeout, 429, 5xx,
+  throttling) is retried on the same model up to ``router.max_retries`` times, waiting an
+  exponential, jittered backoff and never less than the provider's ``Retry-After``, then the
+  next candidate is tried; a model that has just gone into cooldown is left at once when
+  another candidate remains;
+- a client error (400, 401, 403, 404...) is returned at once: no retry, no fallback;
+- ``router.deadline`` bounds everything from the first attempt until an answer starts: an
+  attempt is cut when it runs out, and no wait goes past it.
+
+A stream is *primed*: chunks are read until the first one with output (content, a tool call,
+a finish) before anything is sent, so a failure before the first byte still becomes a proper
+HTTP error or a fallback; a failure after it ends the stream with an error event (switching
+models mid-answer would splice two answers together).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from llmrouter import errors
 from openclaw_litellm.backend import LLMBackend
-from openclaw_litellm.routing import Router
+from openclaw_litellm.config import LLMConfig
+from openclaw_litellm.cooldown import Cooldowns
+from openclaw_litellm.routing import Candidates, Router
 from openclaw_litellm.schemas import ChatRequest
 from openclaw_litellm.stream_pipeline import StreamShaper, shape_completion
 
 __all__ = ["ChatService", "Served", "StreamServed"]
 
 log = logging.getLogger("openclaw.completions")
+
+T = TypeVar("T")
+Chunk = dict[str, Any]
+
+BACKOFF_CAP = 8.0  # seconds; a Retry-After may ask for longer (the deadline still bounds it)
+PRIME_LIMIT = 16  # chunks buffered at most while waiting for the first output
 
 
 @dataclass
@@ -35,7 +60,7 @@ class Served:
 class StreamServed:
     model: str
     attempts: int
-    chunks: AsyncIterator[dict[str, Any]]
+    chunks: AsyncIterator[Chunk]
 
 
 class ChatService:
@@ -43,52 +68,134 @@ class ChatService:
         self.router = router
         self.backend = backend
         self.prefix = prefix
+        policy = router.config.router
+        self.max_retries = policy.max_retries
+        self.backoff = policy.retry_backoff
+        self.deadline = policy.deadline
+        self.cooldowns = Cooldowns(policy.cooldown_after, policy.cooldown)
+        router.bind(backend)  # the `llm` strategy asks its router model through this backend
 
     async def complete(self, request: ChatRequest) -> Served:
-        candidates = self.router.select(request)
+        candidates = await self.router.select(request)
         messages, params = request.messages_as_dicts(), request.provider_params()
-        last: errors.GatewayError | None = None
-        for attempt, (name, llm) in enumerate(candidates, start=1):
-            try:
-                body = await self.backend.complete(llm, messages, params)
-            except errors.GatewayError as err:
-                last = err
-                if not err.retryable:
-                    raise
-                log.warning("model %s failed (%s); trying the next one", name, err.code)
-                continue
-            return Served(name, attempt, shape_completion(body, name, self.prefix))
-        assert last is not None
-        raise last
+
+        def call(name: str, llm: LLMConfig) -> Awaitable[dict[str, Any]]:
+            return self.backend.complete(llm, messages, params)
+
+        name, attempts, body = await self._attempt(candidates, call)
+        return Served(name, attempts, shape_completion(body, name, self.prefix))
 
     async def stream(self, request: ChatRequest) -> StreamServed:
-        candidates = self.router.select(request)
+        candidates = await self.router.select(request)
         messages, params = request.messages_as_dicts(), request.provider_params()
-        last: errors.GatewayError | None = None
-        for attempt, (name, llm) in enumerate(candidates, start=1):
+
+        async def call(name: str, llm: LLMConfig) -> tuple[list[Chunk], AsyncIterator[Chunk]]:
             source = self.backend.stream(llm, messages, params)
             try:
-                first = await anext(source)
-            except StopAsyncIteration:
-                first = None
-            except errors.GatewayError as err:
+                return await _prime(source), source
+            except BaseException:
+                await source.aclose()  # type: ignore[attr-defined]
+                raise
+
+        name, attempts, (head, source) = await self._attempt(candidates, call)
+        shaper = StreamShaper(name, self.prefix, request.wants_usage)
+        return StreamServed(name, attempts, shaper.run(self._relay(name, head, source)))
+
+    # --- the retry / fallback loop -------------------------------------------------------------
+
+    async def _attempt(self, candidates: Candidates, call: Callable[[str, LLMConfig], Awaitable[T]]) -> tuple[str, int, T]:
+        """``(model, attempts, result)`` of the first attempt that succeeds, else the last error."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.deadline
+        ordered = self.cooldowns.order(candidates)
+        attempts = 0
+        last: errors.GatewayError | None = None
+        for index, (name, llm) in enumerate(ordered):
+            others_left = index < len(ordered) - 1
+            retries = 0
+            while True:
+                if last is not None and loop.time() >= deadline:
+                    log.warning("deadline of %g s reached after %d attempts; giving up", self.deadline, attempts)
+                    raise last
+                attempts += 1
+                try:
+                    result = await _before(deadline, call(name, llm))
+                except asyncio.TimeoutError:
+                    err = self._deadline_error(llm, attempts)
+                except errors.GatewayError as exc:
+                    err = exc
+                else:
+                    self.cooldowns.success(name)
+                    if attempts > 1:
+                        log.info("model %s answered at attempt %d", name, attempts)
+                    return name, attempts, result
+                self.cooldowns.failure(name, err)
                 last = err
-                await source.aclose()
                 if not err.retryable:
-                    raise
-                log.warning("model %s failed before its first chunk (%s); trying the next one", name, err.code)
-                continue
-            shaper = StreamShaper(name, self.prefix, request.wants_usage)
-            return StreamServed(name, attempt, shaper.run(_resume(first, source)))
+                    raise err
+                log.warning("model %s failed (%s, attempt %d)", name, err.code, attempts)
+                if retries >= self.max_retries or (others_left and self.cooldowns.cooling(name)):
+                    break
+                wait = self._wait(retries, err)
+                if loop.time() + wait >= deadline:
+                    break
+                await asyncio.sleep(wait)
+                retries += 1
         assert last is not None
         raise last
 
+    def _wait(self, retries: int, err: errors.GatewayError) -> float:
+        """Exponential backoff with jitter, never shorter than the provider's Retry-After."""
+        backoff = min(BACKOFF_CAP, self.backoff * 2**retries) * (0.5 + random.random() / 2)
+        return max(backoff, err.retry_after or 0.0)
 
-async def _resume(first: dict[str, Any] | None, rest: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
-    try:
-        if first is not None:
-            yield first
-        async for chunk in rest:
-            yield chunk
-    finally:
-        await rest.aclose()  # type: ignore[attr-defined]
+    def _deadline_error(self, llm: LLMConfig, attempts: int) -> errors.GatewayError:
+        base = errors.timeout(llm.model, llm.aws_region, None, "bedrock" if llm.is_bedrock else "OpenAI-compatible")
+        return errors.GatewayError(
+            f"{base.message} The gateway's per-request deadline (router.deadline = {self.deadline:g} s) "
+            f"ran out after {attempts} attempt{'s' if attempts != 1 else ''}.",
+            status=base.status, type=base.type, code=base.code, retryable=True,
+        )
+
+    async def _relay(self, name: str, head: list[Chunk], source: AsyncIterator[Chunk]) -> AsyncIterator[Chunk]:
+        """The primed chunks, then the rest; a failure now is the model's, and ends the stream."""
+        try:
+            for chunk in head:
+                yield chunk
+            async for chunk in source:
+                yield chunk
+        except errors.GatewayError as err:
+            self.cooldowns.failure(name, err)
+            log.warning("model %s failed mid-stream (%s); ending the stream with an error event", name, err.code)
+            raise
+        finally:
+            await source.aclose()  # type: ignore[attr-defined]
+
+
+def _has_output(chunk: Chunk) -> bool:
+    for choice in chunk.get("choices") or ():
+        delta = choice.get("delta") or {}
+        if delta.get("content") or delta.get("tool_calls") or choice.get("finish_reason"):
+            return True
+    return False
+
+
+async def _prime(source: AsyncIterator[Chunk]) -> list[Chunk]:
+    """Chunks up to the first one with output (or the end, or PRIME_LIMIT of them)."""
+    head: list[Chunk] = []
+    async for chunk in source:
+        head.append(chunk)
+        if _has_output(chunk) or len(head) >= PRIME_LIMIT:
+            break
+    return head
+
+
+_timeout_at = getattr(asyncio, "timeout_at", None)  # Python 3.11+
+
+
+async def _before(deadline: float, awaitable: Awaitable[T]) -> T:
+    """``await awaitable``, cut at the loop time ``deadline`` (asyncio.TimeoutError)."""
+    if _timeout_at is not None:
+        async with _timeout_at(deadline):
+            return await awaitable
+    return await asyncio.wait_for(awaitable, deadline - asyncio.get_running_loop().time())

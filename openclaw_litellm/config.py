@@ -11,7 +11,7 @@ import difflib
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -20,7 +20,9 @@ __all__ = [
     "ConfigError",
     "LLMConfig",
     "OpenClawConfig",
+    "ROUTER_STRATEGIES",
     "RouterConfig",
+    "RoutingRule",
     "ServeConfig",
     "is_bedrock_provider",
 ]
@@ -73,11 +75,104 @@ class ServeConfig(_Strict):
         return value
 
 
+# Names ``router.strategy`` accepts; openclaw_litellm.routing implements one class per name.
+ROUTER_STRATEGIES = ("first", "random", "round_robin", "rules", "llm", "cost")
+
+
+class RoutingRule(_Strict):
+    """One ``rules`` entry: if any keyword appears in the last user message, use ``model``."""
+
+    keywords: list[str] = Field(min_length=1)
+    model: str
+
+    @field_validator("keywords")
+    @classmethod
+    def _not_blank(cls, value: list[str]) -> list[str]:
+        if any(not k.strip() for k in value):
+            raise ValueError("keywords must be non-empty strings")
+        return value
+
+
 class RouterConfig(_Strict):
+    """``router:``: how ``model: "auto"`` picks a model, and what happens when one fails.
+
+    Each strategy's keys are documented in docs/routing.md. Keys another strategy uses are
+    accepted and ignored, so switching strategies is a one-line edit.
+    """
+
     strategy: str = "first"
+    # The models `auto` chooses from, in order (default: every model under `llms`).
+    models: list[str] | None = None
+    # random: an integer weight per model name; unlisted models weigh 1, 0 never picks one.
+    weights: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    # rules: the first rule with a keyword in the last user message picks the model.
+    rules: list[RoutingRule] = Field(default_factory=list)
+    # rules / llm: the model when no rule matches or the router model fails (default: the first of `models`).
+    default: str | None = None
+    # llm: the model that chooses among the others' descriptions, and how long it may take.
+    router_model: str | None = None
+    timeout: float = Field(5.0, gt=0)
+
+    # Failures: the chosen model, then these, in order (an explicit model name too).
     fallback_models: list[str] = Field(default_factory=list)
-    # Attempts per model for retryable failures (throttling, 5xx, timeouts), before fallback.
+    # Retries per model for retryable failures (throttling, 5xx, timeouts), before falling back.
+    # 0 by default: OpenAI SDK clients already retry, and the fallbacks take over at once.
     max_retries: int = Field(0, ge=0, le=10)
+    # First backoff in seconds, doubled per retry (jittered, at most 8 s); never below Retry-After.
+    retry_backoff: float = Field(0.25, ge=0)
+    # Seconds one request may spend on attempts, retries and waits before its first byte.
+    deadline: float = Field(120.0, gt=0)
+    # A model with `cooldown_after` consecutive retryable failures is tried last for `cooldown` s.
+    cooldown: float = Field(30.0, ge=0)
+    cooldown_after: int = Field(3, ge=1)
+
+    @field_validator("strategy")
+    @classmethod
+    def _known_strategy(cls, value: str) -> str:
+        if value not in ROUTER_STRATEGIES:
+            guess = difflib.get_close_matches(value.lower().replace("-", "_"), ROUTER_STRATEGIES, n=1)
+            hint = f"did you mean '{guess[0]}'? " if guess else ""
+            raise ValueError(f"unknown strategy '{value}'; {hint}(known: {', '.join(ROUTER_STRATEGIES)})")
+        return value
+
+    @model_validator(mode="after")
+    def _strategy_needs(self) -> "RouterConfig":
+        if self.strategy == "llm" and not self.router_model:
+            raise ValueError("strategy `llm` needs `router_model`: the name of the model that chooses (under `llms`)")
+        if self.strategy == "rules" and not self.rules:
+            raise ValueError("strategy `rules` needs `rules`: a list of {keywords: [...], model: name}")
+        return self
+
+    def pool(self, names: list[str]) -> list[str]:
+        """The models ``auto`` may choose from."""
+        return list(self.models) if self.models else list(names)
+
+    def check_references(self, names: list[str]) -> None:
+        """Every model this section names exists under ``llms``; ValueError naming the key if not."""
+        known = set(names)
+        if "auto" in known:
+            raise ValueError("llms.auto: `auto` is reserved for routing; give that model another name")
+
+        def check(where: str, name: str) -> None:
+            if name not in known:
+                guess = difflib.get_close_matches(name, names, n=1)
+                hint = f"; did you mean '{guess[0]}'?" if guess else f" (known: {', '.join(names)})"
+                raise ValueError(f"{where}: '{name}' is not a model under `llms`{hint}")
+
+        for i, name in enumerate(self.fallback_models):
+            check(f"router.fallback_models.{i}", name)
+        for i, name in enumerate(self.models or []):
+            check(f"router.models.{i}", name)
+        for name in self.weights:
+            check(f"router.weights.{name}", name)
+        for i, rule in enumerate(self.rules):
+            check(f"router.rules.{i}.model", rule.model)
+        if self.default is not None:
+            check("router.default", self.default)
+        if self.router_model is not None:
+            check("router.router_model", self.router_model)
+        if self.strategy == "random" and not any(self.weights.get(n, 1) for n in self.pool(names)):
+            raise ValueError("router.weights: every model weighs 0, so `random` could pick none")
 
 
 class LLMConfig(_Strict):
@@ -140,9 +235,7 @@ class OpenClawConfig(_Strict):
     def _references(self) -> "OpenClawConfig":
         if not self.llms:
             raise ValueError("`llms` (or `models`) must name at least one model")
-        for name in self.router.fallback_models:
-            if name not in self.llms:
-                raise ValueError(f"router.fallback_models names '{name}', which is not under `llms`")
+        self.router.check_references(list(self.llms))
         return self
 
     # --- loading ----------------------------------------------------------------------------
@@ -216,6 +309,8 @@ def _describe(exc: ValidationError, source: str, data: dict[str, Any]) -> str:
         hint = f"; did you mean '{guess[0]}'?" if guess else f"; known keys: {', '.join(sorted(known))}"
         return f"{source}: {where}: unknown key{hint}"
     message = err["msg"].removeprefix("Value error, ")
+    if not loc:  # cross-reference checks name their own key path (router.default: ...)
+        return f"{source}: {message}"
     return f"{source}: {where}: {message}"
 
 
@@ -227,7 +322,9 @@ def _model_at(loc: list[str]) -> type[BaseModel] | None:
     if head == "serve":
         return ServeConfig
     if head == "router":
-        return RouterConfig
+        if len(loc) == 3 and loc[1] == "rules":
+            return RoutingRule
+        return RouterConfig if len(loc) == 1 else None
     if head in ("llms", "models") and len(loc) == 2:
         return LLMConfig
     return None

@@ -486,3 +486,27 @@ def sse_events(text: str) -> list[object]:
         payload = "\n".join(data)
         events.append(payload if payload == "[DONE]" else json.loads(payload))
     return events
+
+
+# --- in-process gateway (tests/test_routing*.py, test_fallback*.py) ------------------------------
+
+
+@contextlib.asynccontextmanager
+async def asgi_gateway(config: object, prefix: bool | None = None):  # noqa: ANN201 - yields (httpx.AsyncClient, app)
+    """``async with asgi_gateway(config_dict) as (client, app):`` the app served in-process
+    (httpx's ASGI transport, no socket to the gateway; its upstreams are real loopback servers).
+    The pooled upstream client of this event loop is closed on the way out."""
+    import httpx
+
+    from llmrouter.utils import openai_compat
+    from openclaw_litellm.app import create_app
+    from openclaw_litellm.config import OpenClawConfig
+
+    if isinstance(config, dict):
+        config = OpenClawConfig.from_dict(config)
+    app = create_app(config, prefix=prefix)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway", timeout=30) as client:
+            yield client, app
+    finally:
+        await openai_compat.aclose_clients()

@@ -1,0 +1,92 @@
+"""Model selection: a request's ``model`` to the ordered models to try.
+
+``model: "auto"`` goes to the configured strategy (``router.strategy``), one class per
+strategy behind the :class:`~openclaw_litellm.routing.base.Strategy` seam:
+
+===============  ==========================================================================
+``first``        the first model of the pool (default)
+``random``       weighted random (:mod:`.simple`)
+``round_robin``  each model in turn (:mod:`.simple`)
+``rules``        keywords in the last user message (:mod:`.rules`)
+``llm``          a router model picks from the descriptions (:mod:`.llm`)
+``cost``         the cheapest model whose context fits (:mod:`.cost`)
+===============  ==========================================================================
+
+A configured model name is served by that model. Either way ``router.fallback_models``
+follow, in order and without repeats; what to do when a model fails is the job of
+:mod:`openclaw_litellm.completions`.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+from llmrouter import errors
+from openclaw_litellm.config import ROUTER_STRATEGIES, LLMConfig, OpenClawConfig
+from openclaw_litellm.routing.base import Strategy, last_user_text
+from openclaw_litellm.routing.cost import Cheapest
+from openclaw_litellm.routing.llm import Completer, LLMChooser
+from openclaw_litellm.routing.rules import Rules
+from openclaw_litellm.routing.simple import First, RoundRobin, WeightedRandom
+from openclaw_litellm.schemas import ChatRequest
+
+__all__ = ["AUTO", "Candidates", "Router", "STRATEGIES", "Strategy", "build_strategy", "last_user_text"]
+
+AUTO = "auto"
+
+Candidates = tuple[tuple[str, LLMConfig], ...]
+
+_BUILDERS: dict[str, Callable[[OpenClawConfig, list[str], str], Strategy]] = {
+    "first": lambda config, pool, default: First(pool),
+    "random": lambda config, pool, default: WeightedRandom(pool, config.router.weights, random.Random()),
+    "round_robin": lambda config, pool, default: RoundRobin(pool),
+    "rules": lambda config, pool, default: Rules(config.router.rules, default),
+    "llm": lambda config, pool, default: LLMChooser(
+        pool, config.llms, config.router.router_model or "", default, config.router.timeout
+    ),
+    "cost": lambda config, pool, default: Cheapest(pool, config.llms),
+}
+STRATEGIES = frozenset(_BUILDERS)
+assert STRATEGIES == frozenset(ROUTER_STRATEGIES), "config.ROUTER_STRATEGIES and the routing registry disagree"
+
+
+def build_strategy(config: OpenClawConfig) -> Strategy:
+    """The strategy ``config.router`` names (ValueError for an unknown one)."""
+    router = config.router
+    builder = _BUILDERS.get(router.strategy)
+    if builder is None:
+        raise ValueError(f"router.strategy: unknown strategy '{router.strategy}' (known: {', '.join(ROUTER_STRATEGIES)})")
+    pool = router.pool(list(config.llms))
+    return builder(config, pool, router.default or pool[0])
+
+
+class Router:
+    """``select(request)`` -> the candidates to try: the chosen model, then its fallbacks."""
+
+    def __init__(self, config: OpenClawConfig, backend: Completer | None = None) -> None:
+        self.config = config
+        self.names = list(config.llms)
+        self.strategy = build_strategy(config)
+        fallbacks = config.router.fallback_models
+        # One precomputed, immutable plan per primary: select() does a dict lookup, no copying.
+        self._plans: dict[str, Candidates] = {
+            primary: tuple((name, config.llms[name]) for name in dict.fromkeys([primary, *fallbacks]))
+            for primary in self.names
+        }
+        if backend is not None:
+            self.bind(backend)
+
+    def bind(self, backend: Completer) -> None:
+        """Give the ``llm`` strategy the backend that calls its router model."""
+        if isinstance(self.strategy, LLMChooser):
+            self.strategy.backend = backend
+
+    async def select(self, request: ChatRequest) -> Candidates:
+        model = request.model
+        if model == AUTO:
+            model = await self.strategy.choose(request)
+        plan = self._plans.get(model)
+        if plan is None:
+            raise errors.unknown_model(model, self.names)
+        return plan
