@@ -126,6 +126,7 @@ def create_app(config: OpenClawConfig, *, prefix: bool | None = None, warmup: Li
     )
     async def chat_completions(request: Request) -> Response:
         chat = parse_chat_request(await _read_body(request, config.serve.max_body_bytes))
+        chat.apply_usage_policy(config.serve.usage_chunk)
         if not chat.stream:
             served = await _unless_client_leaves(request, service.complete(chat))
             if served is None:
@@ -144,6 +145,9 @@ def create_app(config: OpenClawConfig, *, prefix: bool | None = None, warmup: Li
     from openclaw_litellm.websocket import add_websocket_route
 
     add_websocket_route(app, service)
+    from openclaw_litellm.responses_api import add_responses_route
+
+    add_responses_route(app, service)
     if config.serve.api_keys:
         app.add_middleware(ApiKeyMiddleware, keys=config.serve.api_keys)
     return app

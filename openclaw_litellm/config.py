@@ -64,6 +64,11 @@ class ServeConfig(_Strict):
     max_body_bytes: int = Field(4 * 1024 * 1024, gt=0)
     # Keys clients must present (Bearer or x-api-key); empty: no authentication.
     api_keys: list[str] = Field(default_factory=list)
+    # always: every stream ends with a usage chunk (`choices: []`), asked for or not;
+    # requested: only when the client sends stream_options.include_usage. Default always:
+    # OpenClaw asks only at local hosts and records no usage (no cost) elsewhere, while
+    # OpenAI's SDKs and OpenClaw consume an unrequested usage chunk correctly.
+    usage_chunk: Literal["always", "requested"] = "always"
 
     @field_validator("api_keys")
     @classmethod

@@ -90,6 +90,9 @@ def litellm_params(llm: LLMConfig, timeout: float) -> dict[str, Any]:
     params: dict[str, Any] = {
         "model": f"{BEDROCK_CUSTOM_PROVIDER}/{llm.model}",
         "timeout": llm.timeout or timeout,
+        # LiteLLM drops what it thinks a custom provider lacks; the handler's inner Converse
+        # call maps reasoning_effort (to thinking, for the models that have it) or drops it.
+        "allowed_openai_params": ["reasoning_effort"],
     }
     if llm.aws_region:
         params["aws_region_name"] = llm.aws_region

@@ -94,6 +94,11 @@ class ChatRequest(BaseModel):
     presence_penalty: StrictFloat | None = Field(None, ge=-2, le=2)
     frequency_penalty: StrictFloat | None = Field(None, ge=-2, le=2)
     reasoning_effort: StrictStr | None = None
+    # Accepted and not forwarded: OpenAI-platform features (stored completions, a cache-routing
+    # hint) that the gateway cannot know its configured upstream has, and that strict
+    # OpenAI-compatible servers may reject as unknown keys.
+    store: StrictBool | None = None
+    prompt_cache_key: StrictStr | None = None
 
     @field_validator("stop")
     @classmethod
@@ -107,7 +112,7 @@ class ChatRequest(BaseModel):
 
     def provider_params(self) -> dict[str, Any]:
         """The OpenAI parameters to forward (unset ones left out)."""
-        skip = {"model", "messages", "stream", "stream_options", "n"}
+        skip = {"model", "messages", "stream", "stream_options", "n", "store", "prompt_cache_key"}
         params = {k: v for k, v in self.model_dump(exclude_none=True).items() if k not in skip}
         if "max_completion_tokens" in params:
             params.setdefault("max_tokens", params["max_completion_tokens"])
@@ -117,6 +122,11 @@ class ChatRequest(BaseModel):
     @property
     def wants_usage(self) -> bool:
         return bool(self.stream_options and self.stream_options.include_usage)
+
+    def apply_usage_policy(self, usage_chunk: str) -> None:
+        """``serve.usage_chunk``: with ``always``, a stream ends with usage even when not asked."""
+        if usage_chunk == "always" and not self.wants_usage:
+            self.stream_options = StreamOptions(include_usage=True)
 
 
 def _depth(value: Any, limit: int) -> int:

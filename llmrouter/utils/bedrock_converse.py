@@ -18,7 +18,7 @@ from llmrouter.utils.chat_call import ChatCall
 from llmrouter.utils.litellm_setup import load_litellm
 from llmrouter.utils.openai_shapes import normalize_chunk, normalize_completion
 
-__all__ = ["achat", "astream", "litellm_kwargs", "resolve_region"]
+__all__ = ["achat", "astream", "history_tools", "litellm_kwargs", "resolve_region"]
 
 log = logging.getLogger("llmrouter.bedrock")
 
@@ -55,6 +55,53 @@ def endpoint_url(call: ChatCall) -> str:
     return call.endpoint or f"https://bedrock-runtime.{call.region or 'us-east-1'}.amazonaws.com"
 
 
+def history_tools(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Minimal tool definitions for the tools a conversation's history used.
+
+    Bedrock refuses ``toolUse``/``toolResult`` blocks without a ``toolConfig`` ("The toolConfig
+    field must be defined when using toolUse and toolResult content blocks."), and a client may
+    well send a tool history without ``tools`` (a summary or a final turn). LiteLLM's own
+    answers to that are to flatten the tool blocks into prose (its current default, which the
+    model then tends to imitate) or to add a ``dummy_tool``; we keep the blocks as the client
+    sent them and declare the tools they name, with an empty schema. Empty when there is no
+    tool history.
+    """
+    names: dict[str, None] = {}  # ordered, unique
+    for message in messages:
+        for call in message.get("tool_calls") or ():
+            name = (call.get("function") or {}).get("name")
+            if name:
+                names[name] = None
+    return [
+        {"type": "function", "function": {"name": name, "description": "A tool used earlier in this conversation; not offered now.",
+                                          "parameters": {"type": "object", "properties": {}}}}
+        for name in names
+    ]
+
+
+def _check_images(messages: list[dict[str, Any]], model_id: str) -> None:
+    """Bedrock takes image bytes only; LiteLLM would download a URL itself, from the server.
+
+    That would be a request to any address a client names (the gateway's network included),
+    so only inline ``data:`` URLs are accepted.
+    """
+    for i, message in enumerate(messages):
+        content = message.get("content")
+        if not isinstance(content, list):
+            continue
+        for part in content:
+            if not isinstance(part, dict) or part.get("type") != "image_url":
+                continue
+            image = part.get("image_url")
+            url = image.get("url") if isinstance(image, dict) else image
+            if not isinstance(url, str) or not url.startswith("data:"):
+                raise errors.bad_request(
+                    f"messages[{i}]: Bedrock model '{model_id}' takes images inline only: send the image as a "
+                    "`data:image/png;base64,...` URL (the gateway does not download images for Bedrock).",
+                    param=f"messages.{i}.content",
+                )
+
+
 def litellm_kwargs(call: ChatCall, region: str) -> dict[str, Any]:
     """``litellm.acompletion`` keyword arguments for one Converse call."""
     kwargs: dict[str, Any] = {
@@ -71,10 +118,16 @@ def litellm_kwargs(call: ChatCall, region: str) -> dict[str, Any]:
     for key in _PARAMS:
         if call.params.get(key) is not None:
             kwargs[key] = call.params[key]
+    if not kwargs.get("tools"):
+        kwargs.pop("tool_choice", None)
+        tools = history_tools(call.messages)
+        if tools:
+            kwargs["tools"] = tools
     return kwargs
 
 
 def _prepare(call: ChatCall) -> tuple[Any, str]:
+    _check_images(call.messages, call.model_id)
     _require_boto3()
     region = resolve_region(call.region, call.aws_profile)
     if not region:
