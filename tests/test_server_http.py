@@ -25,6 +25,9 @@ BEDROCK_USAGE = (8, 10, 18)
 NVIDIA_USAGE = (12, 24, 36)
 
 MIXED = {
+    # These tests check `requested` (usage only when asked); `always`, the default, is
+    # tested in tests/test_usage_chunk.py.
+    "serve": {"usage_chunk": "requested"},
     "llms": {
         "titan": {"provider": "bedrock", "model": "amazon.titan-text-lite-v1", "aws_region": "us-east-1"},
         "llama": {"provider": "nvidia", "model": "meta/llama-3.1-8b-instruct", "api_key": "nvapi-test-only-0000000000000000"},
