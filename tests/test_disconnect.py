@@ -105,8 +105,6 @@ def test_websocket_client_leaving_mid_answer_closes_the_upstream_call_promptly(g
     assert closed is not None and closed < PROMPT, f"upstream connection closed after {closed} s"
 
 
-@pytest.mark.xfail(strict=True, reason="known gap (openclaw_litellm/websocket.py): while the upstream is silent, nothing reads the "
-                   "WebSocket, so a client that left is noticed only at the next chunk or at serve.timeout; see docs/hardening.md")
 @pytest.mark.parametrize("after_first_frame", [True, False], ids=["during-upstream-silence", "before-first-chunk"])
 def test_websocket_client_leaving_while_the_upstream_is_silent(gw, up, after_first_frame):
     closed = drop_ws(gw, up, "hang-mid" if after_first_frame else "hang", after_first_frame=after_first_frame, wait=PROMPT + 0.2)
