@@ -145,7 +145,8 @@ class ResponseEvents:
 
     # --- items -----------------------------------------------------------------------------
 
-    def _close(self) -> list[Event]:
+    def _close(self, status: str = "completed") -> list[Event]:
+        """Close the open item; ``incomplete`` when the stream broke in the middle of it."""
         state, self._open = self._open, None
         if state is None:
             return []
@@ -154,13 +155,14 @@ class ResponseEvents:
             text = state["text"]
             part = {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
             item = _message_item(item_id, text, "completed")
+            item["status"] = status
             events = [
                 self._event("response.output_text.done", item_id=item_id, output_index=index, content_index=0, text=text, logprobs=[]),
                 self._event("response.content_part.done", item_id=item_id, output_index=index, content_index=0, part=part),
             ]
         else:
             args = state["arguments"]
-            item = _call_item(item_id, state["call_id"], state["name"], args, "completed")
+            item = _call_item(item_id, state["call_id"], state["name"], args, status)
             events = [self._event("response.function_call_arguments.done", item_id=item_id, output_index=index,
                                   name=state["name"], arguments=args)]
         self.response["output"].append(item)
@@ -241,7 +243,7 @@ class ResponseEvents:
 
     def fail(self, err: GatewayError) -> list[Event]:
         """The stream broke after it started: ``response.failed`` with the catalog's error."""
-        events = self._close()
+        events = self._close("incomplete")
         self.response["status"] = "failed"
         self.response["error"] = {"code": err.code, "message": err.message}
         self.response["usage"] = responses_usage(self._usage) if self._usage else None

@@ -207,7 +207,10 @@ def test_a_stream_broken_midway_ends_with_response_failed(gateway_factory, upstr
     failed = events[-1]["response"]
     assert failed["status"] == "failed" and failed["error"]["code"] and failed["error"]["message"]
     assert "[DONE]" not in raw
-    assert "response.output_item.done" in names  # the partial text item is closed before the failure
+    # The partial text item is closed, as incomplete, before the failure; its text is kept.
+    done = next(e for e in events if e["type"] == "response.output_item.done")
+    assert done["item"]["status"] == "incomplete" and done["item"]["content"][0]["text"] == "half an answer"
+    assert failed["output"] == [done["item"]]
 
 
 @pytest.mark.parametrize(("body", "param", "words"), [
