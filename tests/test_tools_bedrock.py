@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from conftest import REFERENCE, sse_events
-from e2e.upstreams import TOOLCONFIG_MISSING, BedrockUpstream, converse_violation
+from e2e.upstreams import TOOLCONFIG_MISSING, BedrockUpstream, OpenAIUpstream, converse_violation
 
 PYDANTIC_AI = "tools/pydantic-ai/test_bedrock/test_bedrock_model_iter_stream.yaml"
 OTEL_STREAM = "tools/opentelemetry-python-contrib/botocore-cassettes/test_converse_stream_with_content_tool_call.yaml"
@@ -70,8 +70,15 @@ def rules_upstream() -> Iterator[BedrockUpstream]:
 
 
 @pytest.fixture(scope="module")
-def gw(gateway_factory, rules_upstream):  # noqa: ANN001, ANN201
+def openai_upstream() -> Iterator[OpenAIUpstream]:
+    with OpenAIUpstream() as upstream:
+        yield upstream
+
+
+@pytest.fixture(scope="module")
+def gw(gateway_factory, rules_upstream, openai_upstream):  # noqa: ANN001, ANN201
     return gateway_factory({"llms": {
+        "oa": {"provider": "openai", "model": "scripted", "base_url": f"{openai_upstream.url}/v1"},
         "nova": {"provider": "bedrock", "model": "us.amazon.nova-micro-v1:0", "aws_region": "us-east-1"},
         "nova-otel": {"provider": "bedrock", "model": "amazon.nova-micro-v1:0", "aws_region": "us-east-1"},
         "claude": {"provider": "bedrock", "model": "anthropic.claude-3-5-haiku-20241022-v1:0", "aws_region": "us-east-1",
@@ -208,6 +215,41 @@ def test_openclaw_round_trip_honours_bedrock_rules_and_keeps_rewritten_ids(gw, r
     assert body["messages"][2]["content"][1]["text"].startswith("<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>")
     assert [t["toolSpec"]["name"] for t in body["toolConfig"]["tools"]] == ["exec"]
     assert body["inferenceConfig"]["maxTokens"] == 512  # max_completion_tokens
+
+
+@pytest.mark.parametrize("turn", ["chat-turn1", "chat-turn2"])
+def test_real_openclaw_requests_on_the_openai_path(gw, openai_upstream, turn):
+    """The same requests to an OpenAI-compatible model: passed through as sent (tools, contents,
+    the rewritten tool-call id), max_completion_tokens as max_tokens."""
+    body = json.loads((OPENCLAW / f"{turn}.json").read_text())
+    response = httpx.post(f"{gw.base_url}/chat/completions", json={**body, "model": "oa"}, timeout=30)
+    assert response.status_code == 200, response.text
+    sent = openai_upstream.requests[-1]
+    assert sent.rejected is None
+    # As sent, except that `content: null` beside tool_calls is left out (OpenAI accepts both).
+    assert sent.body["messages"] == [{k: v for k, v in m.items() if v is not None} for m in body["messages"]]
+    assert sent.body["tools"] == body["tools"]
+    assert sent.body["tool_choice"] == "auto" and sent.body["max_tokens"] == body["max_completion_tokens"]
+    expected = "The tool printed: e2e-capture" if turn == "chat-turn2" else ""
+    text = "".join(ch["delta"].get("content") or "" for e in sse_events(response.text) if e != "[DONE]" for ch in e["choices"])
+    assert text == expected
+
+
+def test_every_openclaw_compat_field_on_the_openai_path(gw, openai_upstream):
+    """What OpenClaw's `compat` block adds: passed on, except the OpenAI-platform-only fields."""
+    pixel = "data:image/png;base64,iVBORw0KGgo="
+    body = {
+        "model": "oa", "stream": True, "max_tokens": 64, "reasoning_effort": "low", "prompt_cache_key": "session-1", "store": False,
+        "messages": [{"role": "developer", "content": "be brief"},
+                     {"role": "user", "content": [{"type": "text", "text": "look"}, {"type": "image_url", "image_url": {"url": pixel}}]}],
+        "tools": [{"type": "function", "function": {**EXEC_TOOL[0]["function"], "strict": False}}],
+    }
+    response = httpx.post(f"{gw.base_url}/chat/completions", json=body, timeout=30)
+    assert response.status_code == 200, response.text
+    sent = openai_upstream.requests[-1].body
+    assert sent["messages"] == body["messages"] and sent["tools"] == body["tools"]
+    assert sent["reasoning_effort"] == "low" and sent["max_tokens"] == 64
+    assert "prompt_cache_key" not in sent and "store" not in sent
 
 
 @pytest.mark.parametrize("turn", ["chat-turn1", "chat-turn2"])
