@@ -79,3 +79,20 @@ def test_quickstart_demo_answers_the_readme_curl_commands() -> None:
             os.killpg(proc.pid, signal.SIGKILL)
             output, _ = proc.communicate()
     assert "REPLAY MODE" in output
+
+
+def test_readme_routing_yaml_starts_a_gateway_for_every_strategy() -> None:
+    import yaml
+
+    from openclaw_litellm.app import create_app
+    from openclaw_litellm.config import OpenClawConfig
+
+    example = yaml.safe_load((ROOT / "configs" / "openclaw_example.yaml").read_text(encoding="utf-8"))
+    block = README.split("## Routing and fallbacks", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
+    strategies = []
+    for line in block.strip().splitlines():
+        router = yaml.safe_load(line.split("#", 1)[0])["router"]
+        config = OpenClawConfig.from_dict({**example, "router": router}, source="README.md")
+        create_app(config)
+        strategies.append(config.router.strategy)
+    assert strategies == ["first", "random", "round_robin", "rules", "llm", "cost"]
