@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     infer.add_argument("--max-tokens", type=int, default=512)
     infer.add_argument("--temperature", type=float, default=0.01)
     infer.add_argument("--top-p", type=float, default=0.9)
-    infer.add_argument("--timeout", type=float, default=30)
+    infer.add_argument("--timeout", type=float, help="seconds per call (default: the model's `timeout`, else 30)")
     infer.add_argument("--max-retries", type=int, default=3)
     infer.add_argument("--json", action="store_true", help="print the full result dict for --query")
 
@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--max-tokens", type=int, default=512)
     chat.add_argument("--temperature", type=float, default=0.7)
     chat.add_argument("--top-p", type=float, default=0.9)
-    chat.add_argument("--timeout", type=float, default=60)
+    chat.add_argument("--timeout", type=float, help="seconds per answer (default: the model's `timeout`, else 60)")
     for command in (serve, infer, chat):
         cassettes = command.add_argument_group("record and replay (upstream traffic as vcrpy cassettes)")
         mode = cassettes.add_mutually_exclusive_group()

@@ -25,12 +25,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from llmrouter import errors
+from llmrouter.utils.backoff import retry_delay
 from openclaw_litellm.backend import LLMBackend
 from openclaw_litellm.config import LLMConfig
 from openclaw_litellm.cooldown import Cooldowns
@@ -45,7 +45,6 @@ log = logging.getLogger("openclaw.completions")
 T = TypeVar("T")
 Chunk = dict[str, Any]
 
-BACKOFF_CAP = 8.0  # seconds; a Retry-After may ask for longer (the deadline still bounds it)
 PRIME_LIMIT = 16  # chunks buffered at most while waiting for the first output
 
 
@@ -136,7 +135,7 @@ class ChatService:
                 log.warning("model %s failed (%s, attempt %d)", name, err.code, attempts)
                 if retries >= self.max_retries or (others_left and self.cooldowns.cooling(name)):
                     break
-                wait = self._wait(retries, err)
+                wait = retry_delay(retries, err, self.backoff)
                 if loop.time() + wait >= deadline:
                     break
                 await asyncio.sleep(wait)
@@ -144,18 +143,9 @@ class ChatService:
         assert last is not None
         raise last
 
-    def _wait(self, retries: int, err: errors.GatewayError) -> float:
-        """Exponential backoff with jitter, never shorter than the provider's Retry-After."""
-        backoff = min(BACKOFF_CAP, self.backoff * 2**retries) * (0.5 + random.random() / 2)
-        return max(backoff, err.retry_after or 0.0)
-
     def _deadline_error(self, llm: LLMConfig, attempts: int) -> errors.GatewayError:
-        base = errors.timeout(llm.model, llm.aws_region, None, "bedrock" if llm.is_bedrock else "OpenAI-compatible")
-        return errors.GatewayError(
-            f"{base.message} The gateway's per-request deadline (router.deadline = {self.deadline:g} s) "
-            f"ran out after {attempts} attempt{'s' if attempts != 1 else ''}.",
-            status=base.status, type=base.type, code=base.code, retryable=True,
-        )
+        provider = "bedrock" if llm.is_bedrock else "OpenAI-compatible"
+        return errors.deadline_exceeded(llm.model, llm.aws_region, provider, self.deadline, attempts)
 
     async def _relay(self, name: str, head: list[Chunk], source: AsyncIterator[Chunk]) -> AsyncIterator[Chunk]:
         """The primed chunks, then the rest; a failure now is the model's, and ends the stream."""

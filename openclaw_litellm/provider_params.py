@@ -67,8 +67,6 @@ def call_request(name: str, llm: LLMConfig, config: OpenClawConfig) -> dict[str,
         request["aws_region"] = llm.aws_region
         if llm.aws_profile:
             request["aws_profile"] = llm.aws_profile
-    if llm.timeout:
-        request["timeout"] = llm.timeout
     return request
 
 

@@ -47,6 +47,10 @@ class ModelChoice:
     request: dict[str, Any]  # call_api request without the question (see provider_params)
     api_keys: tuple[str, ...]  # the configured keys, rotated by call_api; () for none
 
+    def timeout(self, flag: float | None, default: float) -> float:
+        """``--timeout`` when given, else the model's ``timeout`` in the YAML, else ``default``."""
+        return flag if flag is not None else (self.llm.timeout or default)
+
     @property
     def api_keys_env(self) -> list[str] | None:
         """call_api's ``api_keys_env``: exactly the configured keys (an empty list means none:

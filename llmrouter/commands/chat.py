@@ -124,7 +124,7 @@ class _Repl:
                 max_tokens=self.args.max_tokens,
                 temperature=self.args.temperature,
                 top_p=self.args.top_p,
-                timeout=self.args.timeout,
+                timeout=self.choice.timeout(self.args.timeout, 60),
             )
             task = loop.create_task(self._stream(call))
             answer, finish = loop.run_until_complete(task)

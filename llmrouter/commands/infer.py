@@ -19,7 +19,7 @@ import sys
 from collections.abc import Iterator
 from typing import IO, Any
 
-from llmrouter.commands import EXIT_FAILED, EXIT_USAGE, CommandError, ModelChoice, print_error, select_model, setup_logging
+from llmrouter.commands import EXIT_FAILED, CommandError, ModelChoice, print_error, select_model, setup_logging
 
 __all__ = ["build_request", "parse_jsonl", "run_from_cli"]
 
@@ -36,12 +36,12 @@ def run_from_cli(args: argparse.Namespace) -> int:
         return exc.exit_code
 
 
-def _call_options(args: argparse.Namespace) -> dict[str, Any]:
+def _call_options(args: argparse.Namespace, choice: ModelChoice) -> dict[str, Any]:
     return {
         "max_tokens": args.max_tokens,
         "temperature": args.temperature,
         "top_p": args.top_p,
-        "timeout": args.timeout,
+        "timeout": choice.timeout(args.timeout, 30),
         "max_retries": args.max_retries,
     }
 
@@ -59,7 +59,7 @@ def _answer_query(args: argparse.Namespace, choice: ModelChoice) -> int:
     request = {**choice.request, "query": args.query}
     if args.system_prompt:
         request["system_prompt"] = args.system_prompt
-    result = call_api(request, api_keys_env=choice.api_keys_env, **_call_options(args))
+    result = call_api(request, api_keys_env=choice.api_keys_env, **_call_options(args, choice))
     if args.json:
         print(_dumps(result), flush=True)
     if result.get("error"):
@@ -162,7 +162,6 @@ async def _run_batch(
     """Answer every entry concurrently; write results in input order as they become ready."""
     from tqdm import tqdm
 
-    from llmrouter import errors
     from llmrouter.utils import api_calling, openai_compat
 
     results: list[dict[str, Any] | None] = [None] * len(entries)
@@ -176,17 +175,12 @@ async def _run_batch(
         out.flush()
 
     gate = asyncio.Semaphore(api_calling.BATCH_CONCURRENCY)
-    options = _call_options(args)
+    options = _call_options(args, choice)
 
     async def answer(index: int, item: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         request = build_request(item, choice, args.system_prompt)
-        async with gate:
-            try:
-                return index, await api_calling.acall_api(request, api_keys_env=choice.api_keys_env, **options)
-            except Exception as exc:  # call_api reports its own failures; this is a safety net
-                provider = "bedrock" if choice.llm.is_bedrock else "OpenAI-compatible"
-                err = errors.classify(exc, provider=provider, model_id=choice.llm.model, region=choice.llm.aws_region)
-                return index, _failure(err, **request)
+        async with gate:  # acall_api turns every failure into the result's `error`
+            return index, await api_calling.acall_api(request, api_keys_env=choice.api_keys_env, **options)
 
     tasks = []
     for index, (number, entry) in enumerate(entries):

@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import random
 import threading
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -32,14 +31,14 @@ from typing import Any
 from llmrouter import errors
 from llmrouter.secrets import register_secret
 from llmrouter.utils import bedrock_converse, openai_compat
-from llmrouter.utils.chat_call import ChatCall, from_request
+from llmrouter.utils.backoff import retry_delay
+from llmrouter.utils.chat_call import ChatCall, from_request, is_bedrock_service
 from llmrouter.utils.openai_shapes import completion_text
 
 __all__ = ["achat", "acall_api", "astream_chat", "call_api", "resolve_api_keys"]
 
 BATCH_CONCURRENCY = 16
-_BACKOFF_BASE = 0.5
-_BACKOFF_CAP = 8.0
+_BACKOFF_BASE = 0.5  # seconds before the first retry (doubling, see llmrouter.utils.backoff)
 
 
 def resolve_api_keys(api_keys_env: str | Sequence[str] | None) -> tuple[str, ...]:
@@ -72,12 +71,6 @@ def _backend(call: ChatCall):  # noqa: ANN202 - a module with achat/astream
     return bedrock_converse if call.provider == "bedrock" else openai_compat
 
 
-def _delay(attempt: int, err: errors.GatewayError) -> float:
-    if err.retry_after is not None:
-        return min(err.retry_after, _BACKOFF_CAP)
-    return min(_BACKOFF_CAP, _BACKOFF_BASE * 2**attempt) * (0.5 + random.random() / 2)
-
-
 async def achat(call: ChatCall, max_retries: int = 0) -> dict[str, Any]:
     """One chat call as an OpenAI ``chat.completion`` dict; retries retryable failures only."""
     attempt = 0
@@ -87,7 +80,7 @@ async def achat(call: ChatCall, max_retries: int = 0) -> dict[str, Any]:
         except errors.GatewayError as err:
             if not err.retryable or attempt >= max_retries:
                 raise
-            await asyncio.sleep(_delay(attempt, err))
+            await asyncio.sleep(retry_delay(attempt, err, _BACKOFF_BASE))
             attempt += 1
 
 
@@ -108,7 +101,7 @@ async def astream_chat(call: ChatCall, max_retries: int = 0) -> AsyncIterator[di
         except errors.GatewayError as err:
             if started or not err.retryable or attempt >= max_retries:
                 raise
-            await asyncio.sleep(_delay(attempt, err))
+            await asyncio.sleep(retry_delay(attempt, err, _BACKOFF_BASE))
             attempt += 1
 
 
@@ -116,8 +109,15 @@ async def _one(request: dict[str, Any], keys: tuple[str, ...], options: dict[str
     out = dict(request) if isinstance(request, dict) else {"request": request}
     started = time.perf_counter()
     try:
-        call = from_request(request, api_keys=keys, **options)
-        completion = await achat(call, max_retries=max_retries)
+        try:
+            call = from_request(request, api_keys=keys, **options)
+            completion = await achat(call, max_retries=max_retries)
+        except errors.GatewayError:
+            raise
+        except Exception as exc:  # never let one request's surprise sink the batch
+            service = "bedrock" if isinstance(request, dict) and is_bedrock_service(request.get("service")) else "OpenAI-compatible"
+            model = str(request.get("api_name") or request.get("model_name") or "?") if isinstance(request, dict) else "?"
+            raise errors.classify(exc, provider=service, model_id=model) from None
     except errors.GatewayError as err:
         out.update(
             response=f"ERROR: {err.message}",

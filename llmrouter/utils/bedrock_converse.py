@@ -7,6 +7,7 @@ resolved here, before the call, so that it can be named in logs and error messag
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
 import os
@@ -42,6 +43,14 @@ def resolve_region(region: str | None, profile: str | None) -> str | None:
     for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
         if os.environ.get(name):
             return os.environ[name]
+    return _profile_region(profile, os.environ.get("AWS_CONFIG_FILE"))
+
+
+@functools.lru_cache(maxsize=64)
+def _profile_region(profile: str | None, config_file: str | None) -> str | None:
+    """The profile's region from ~/.aws/config. Cached: reading the file on every request
+    would block the server's event loop (``config_file`` is part of the key so that a
+    different AWS_CONFIG_FILE is read afresh)."""
     try:
         import botocore.session
 

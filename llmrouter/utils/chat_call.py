@@ -103,5 +103,17 @@ def from_request(
         region=request.get("aws_region") or None,
         aws_profile=request.get("aws_profile") or None,
         api_keys=(own_key,) if own_key else api_keys,
-        timeout=float(request.get("timeout") or timeout),
+        timeout=_seconds(request.get("timeout"), timeout),
     )
+
+
+def _seconds(value: Any, default: float) -> float:
+    if value is None or value == "":
+        return float(default)
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        raise errors.bad_request(f"`timeout` must be a positive number of seconds, not {value!r}", param="timeout")
+    return seconds

@@ -19,12 +19,29 @@ def new_id() -> str:
 
 
 def _as_dict(obj: Any) -> dict[str, Any]:
+    """A dict view of a dict or a pydantic object; anything else (a provider's oddity) is {}."""
     if isinstance(obj, dict):
         return obj
     dump = getattr(obj, "model_dump", None)
     if dump is not None:
         return dump(exclude_none=False)
-    return dict(obj)
+    return {}
+
+
+def _count(value: Any) -> int:
+    """A token count or timestamp as an int; a provider's malformed value counts as 0, so an
+    odd usage block never turns a good answer into a gateway error."""
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, (int, float)) and value == value and abs(value) < 2**63:
+        return max(0, int(value))
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return 0
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def normalize_usage(usage: Any) -> dict[str, int] | None:
@@ -32,9 +49,9 @@ def normalize_usage(usage: Any) -> dict[str, int] | None:
     if usage is None:
         return None
     data = _as_dict(usage)
-    prompt = int(data.get("prompt_tokens") or data.get("inputTokens") or 0)
-    completion = int(data.get("completion_tokens") or data.get("outputTokens") or 0)
-    total = int(data.get("total_tokens") or data.get("totalTokens") or prompt + completion)
+    prompt = _count(data.get("prompt_tokens") or data.get("inputTokens"))
+    completion = _count(data.get("completion_tokens") or data.get("outputTokens"))
+    total = _count(data.get("total_tokens") or data.get("totalTokens")) or prompt + completion
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": total}
 
 
@@ -42,7 +59,7 @@ def _tool_calls(raw: Any, streaming: bool) -> list[dict[str, Any]] | None:
     if not raw:
         return None
     calls = []
-    for i, call in enumerate(raw):
+    for i, call in enumerate(_list(raw)):
         data = _as_dict(call)
         fn = _as_dict(data.get("function") or {})
         out: dict[str, Any] = {}
@@ -66,7 +83,7 @@ def normalize_chunk(chunk: Any, model: str | None = None) -> dict[str, Any]:
     """A ``chat.completion.chunk`` dict with only OpenAI's keys."""
     data = _as_dict(chunk)
     choices = []
-    for choice in data.get("choices") or []:
+    for choice in _list(data.get("choices")):
         c = _as_dict(choice)
         delta_in = _as_dict(c.get("delta") or {})
         delta: dict[str, Any] = {}
@@ -88,7 +105,7 @@ def normalize_chunk(chunk: Any, model: str | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": data.get("id") or new_id(),
         "object": "chat.completion.chunk",
-        "created": int(data.get("created") or time.time()),
+        "created": _count(data.get("created")) or int(time.time()),
         "model": model or data.get("model") or "",
         "choices": choices,
     }
@@ -102,7 +119,7 @@ def normalize_completion(resp: Any, model: str | None = None) -> dict[str, Any]:
     """A ``chat.completion`` dict with only OpenAI's keys and a ``usage`` block."""
     data = _as_dict(resp)
     choices = []
-    for choice in data.get("choices") or []:
+    for choice in _list(data.get("choices")):
         c = _as_dict(choice)
         msg_in = _as_dict(c.get("message") or {})
         message: dict[str, Any] = {"role": msg_in.get("role") or "assistant", "content": msg_in.get("content")}
@@ -115,7 +132,7 @@ def normalize_completion(resp: Any, model: str | None = None) -> dict[str, Any]:
     return {
         "id": data.get("id") or new_id(),
         "object": "chat.completion",
-        "created": int(data.get("created") or time.time()),
+        "created": _count(data.get("created")) or int(time.time()),
         "model": model or data.get("model") or "",
         "choices": choices,
         "usage": normalize_usage(data.get("usage")) or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
