@@ -144,7 +144,7 @@ class ChatService:
         raise last
 
     def _deadline_error(self, llm: LLMConfig, attempts: int) -> errors.GatewayError:
-        provider = "bedrock" if llm.is_bedrock else "OpenAI-compatible"
+        provider = llm.provider_label
         return errors.deadline_exceeded(llm.model, llm.aws_region, provider, self.deadline, attempts)
 
     async def _relay(self, name: str, head: list[Chunk], source: AsyncIterator[Chunk]) -> AsyncIterator[Chunk]:

@@ -15,8 +15,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from llmrouter.utils.chat_call import is_bedrock_service
+
 __all__ = [
-    "BEDROCK_PROVIDERS",
     "ConfigError",
     "LLMConfig",
     "OpenClawConfig",
@@ -24,10 +25,8 @@ __all__ = [
     "RouterConfig",
     "RoutingRule",
     "ServeConfig",
-    "is_bedrock_provider",
 ]
 
-BEDROCK_PROVIDERS = frozenset({"bedrock", "aws"})
 
 # Well-known OpenAI-compatible providers, so a YAML may name the provider and skip base_url.
 DEFAULT_BASE_URLS = {
@@ -39,11 +38,6 @@ DEFAULT_BASE_URLS = {
 
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-
-
-def is_bedrock_provider(provider: str | None) -> bool:
-    """``bedrock`` and ``aws``, in any case, mean AWS Bedrock."""
-    return (provider or "").strip().lower() in BEDROCK_PROVIDERS
 
 
 class ConfigError(ValueError):
@@ -199,11 +193,12 @@ class LLMConfig(_Strict):
 
     @property
     def is_bedrock(self) -> bool:
-        return is_bedrock_provider(self.provider)
+        return is_bedrock_service(self.provider)
 
     @property
-    def provider_family(self) -> Literal["bedrock", "openai"]:
-        return "bedrock" if self.is_bedrock else "openai"
+    def provider_label(self) -> str:
+        """The provider as the error catalog names it: ``bedrock`` or ``OpenAI-compatible``."""
+        return "bedrock" if self.is_bedrock else "OpenAI-compatible"
 
     @field_validator("aws_region")
     @classmethod

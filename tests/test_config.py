@@ -109,7 +109,7 @@ def test_models_is_an_alias_of_llms(tmp_path):
 def test_bedrock_provider_in_any_case(tmp_path, spelling):
     config = OpenClawConfig.from_yaml(write(tmp_path, BEDROCK.replace("provider: bedrock", f"provider: {spelling}")))
     llm = config.llms["claude"]
-    assert llm.is_bedrock and llm.provider_family == "bedrock" and llm.base_url is None
+    assert llm.is_bedrock and llm.provider_label == "bedrock" and llm.base_url is None
     request = provider_params.call_request("claude", llm, config)
     assert request["service"] == "bedrock" and request["aws_region"] == "us-east-1"
 

@@ -138,7 +138,7 @@ class _Repl:
             return
         except Exception as exc:
             self._end_line()
-            provider = "bedrock" if self.choice.llm.is_bedrock else "OpenAI-compatible"
+            provider = self.choice.llm.provider_label
             err = errors.classify(exc, provider=provider, model_id=self.choice.llm.model, region=self.choice.llm.aws_region)
             print_error(err.message)
             self.failures += 1

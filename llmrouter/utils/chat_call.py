@@ -35,6 +35,7 @@ PASSED_PARAMS = (
 
 
 def is_bedrock_service(service: str | None) -> bool:
+    """``bedrock`` and ``aws``, in any case and spacing, mean AWS Bedrock (config and call_api)."""
     return (service or "").strip().lower() in ("bedrock", "aws")
 
 
