@@ -61,7 +61,7 @@ class _Repl:
 
         self.args = args
         self.choice = choice
-        # Same keys as `infer`: the configured ones, else call_api's environment defaults.
+        # Same keys as `infer`: exactly the configured ones (none is none, never the env's).
         self.api_keys = resolve_api_keys(choice.api_keys_env)
         self.conversation = Conversation(args.system_prompt)
         self.interactive = sys.stdin.isatty()
