@@ -8,6 +8,7 @@ warm-up, requests to other models never do.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -36,10 +37,20 @@ def _load_and_register() -> Any:
 
 
 class LiteLLMWarmup:
-    """Tracks the background import; ``await ready()`` returns the configured module."""
+    """Tracks the background import; ``await ready()`` returns the configured module.
+
+    Requests wait on an asyncio future of their own event loop, which the warm-up thread
+    completes with ``call_soon_threadsafe``. Waiting in an executor thread instead would
+    hold one of the loop's few default-executor threads per waiting request (and keep it
+    after the request is cancelled), and that executor also resolves host names for new
+    upstream connections: a burst of Bedrock requests during the import would stall the
+    other models.
+    """
 
     def __init__(self) -> None:
         self._done = threading.Event()
+        self._lock = threading.Lock()  # orders waiter registration against completion
+        self._waiters: dict[asyncio.AbstractEventLoop, asyncio.Future[None]] = {}
         self._module: Any = None
         self._error: BaseException | None = None
         self.seconds: float | None = None
@@ -63,14 +74,37 @@ class LiteLLMWarmup:
             log.error("LiteLLM failed to load: %s", exc)
         finally:
             self.seconds = time.perf_counter() - started
-            self._done.set()
+            with self._lock:
+                self._done.set()
+                waiters, self._waiters = self._waiters, {}
+            for loop, future in waiters.items():
+                with contextlib.suppress(RuntimeError):  # that loop has closed: nobody waits there
+                    loop.call_soon_threadsafe(_resolve, future)
             if self._error is None:
                 log.info("LiteLLM loaded in %.1f s; Bedrock models are ready", self.seconds)
 
     async def ready(self) -> Any:
         if not self._done.is_set():
             self.start()
-            await asyncio.get_running_loop().run_in_executor(None, self._done.wait)
+            future = self._waiter(asyncio.get_running_loop())
+            if future is not None:
+                # Shared by this loop's waiters: one of them being cancelled must not cancel it.
+                await asyncio.shield(future)
         if self._error is not None:
             raise self._error
         return self._module
+
+    def _waiter(self, loop: asyncio.AbstractEventLoop) -> asyncio.Future[None] | None:
+        """The future ``loop``'s requests wait on; None if the warm-up has finished meanwhile."""
+        with self._lock:
+            if self._done.is_set():
+                return None
+            future = self._waiters.get(loop)
+            if future is None:
+                future = self._waiters[loop] = loop.create_future()
+            return future
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
