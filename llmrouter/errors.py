@@ -15,6 +15,7 @@ module never imports LiteLLM or boto3.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -29,6 +30,7 @@ __all__ = [
     "credentials_missing",
     "model_access_denied",
     "model_id_invalid",
+    "parse_retry_after",
     "region_missing",
     "replay_missing",
     "throttled",
@@ -361,7 +363,7 @@ def classify(
     if bedrock and (name in {"NoCredentialsError", "PartialCredentialsError"} or _CRED_MISSING.search(text)):
         return credentials_missing(model_id, region)
     if status == 429 or (names & {"RateLimitError"}) or (bedrock and _THROTTLED.search(text)):
-        return throttled(model_id, region, provider, _retry_after(exc))
+        return throttled(model_id, region, provider, _retry_after_of(exc))
     if bedrock and _TOKEN_INVALID.search(text):
         return credentials_invalid(model_id, region, _upstream_detail(text))
     if bedrock and _MODEL_INVALID.search(text):
@@ -399,13 +401,30 @@ def _caused_by(exc: BaseException, names: set[str], limit: int = 8) -> bool:
     return False
 
 
-def _retry_after(exc: BaseException) -> float | None:
+MAX_RETRY_AFTER = 3600.0  # seconds: a provider asking for more is capped, not obeyed for hours
+
+
+def parse_retry_after(value: str | bytes | float | None) -> float | None:
+    """A ``Retry-After`` header's delay in seconds, or None when it is not one.
+
+    Only delta-seconds are understood. Anything else (an HTTP date, garbage, a negative
+    number, NaN, infinity) is None, so that no nonsense reaches a response header, a model's
+    cooldown or a sleep. Larger values are capped at :data:`MAX_RETRY_AFTER`.
+    """
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(seconds) or seconds < 0:
+        return None
+    return min(seconds, MAX_RETRY_AFTER)
+
+
+def _retry_after_of(exc: BaseException) -> float | None:
     response = getattr(exc, "response", None)
     headers = getattr(response, "headers", None) or getattr(exc, "headers", None)
-    if not headers:
+    if not headers or not hasattr(headers, "get"):
         return None
-    value = headers.get("retry-after") if hasattr(headers, "get") else None
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
+    return parse_retry_after(headers.get("retry-after"))

@@ -97,11 +97,7 @@ def _http_error(call: ChatCall, status: int, body: bytes, headers: httpx.Headers
     if status in (401, 403):
         return errors.upstream_auth_failed(call.model_id, "OpenAI-compatible", detail)
     if status == 429:
-        retry = headers.get("retry-after")
-        try:
-            after = float(retry) if retry else None
-        except ValueError:
-            after = None
+        after = errors.parse_retry_after(headers.get("retry-after"))
         return errors.throttled(call.model_id, None, "OpenAI-compatible", after)
     return errors.upstream_error(call.model_id, "OpenAI-compatible", status, detail)
 
