@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 from llmrouter.secrets import redact
@@ -28,6 +29,7 @@ __all__ = [
     "classify",
     "credentials_invalid",
     "credentials_missing",
+    "find_cause",
     "model_access_denied",
     "model_id_invalid",
     "parse_retry_after",
@@ -345,7 +347,7 @@ def classify(
         return classify(inner, provider=provider, model_id=model_id, region=region, endpoint=endpoint, timeout_s=timeout_s)
 
     name = type(exc).__name__
-    names = {cls.__name__ for cls in type(exc).__mro__}
+    names = _class_names(exc)
     text = str(exc)
     status = getattr(exc, "status_code", None)
     if not isinstance(status, int):
@@ -376,7 +378,7 @@ def classify(
         return upstream_auth_failed(model_id, provider, _upstream_detail(text))
     # LiteLLM labels connection failures with status 500 (503 when streaming from Bedrock):
     # the class names, here or down the chain of causes, are what count.
-    if _caused_by(exc, _CONNECT_ERRORS):
+    if find_cause(exc, lambda e: bool(_class_names(e) & _CONNECT_ERRORS)) is not None:
         return upstream_unreachable(model_id, provider, endpoint, _upstream_detail(text))
     if names & (_CONNECT_ERRORS | _TRANSPORT_ERRORS) and (status is None or "APIConnectionError" in names):
         if names & _CONNECT_ERRORS or _CONNECT_TEXT.search(text):
@@ -389,16 +391,24 @@ def classify(
     return upstream_error(model_id, provider, 502, _upstream_detail(text) or name)
 
 
-def _caused_by(exc: BaseException, names: set[str], limit: int = 8) -> bool:
-    """Whether ``exc`` or an exception it wraps (cause, context, LiteLLM's original) is one of ``names``."""
+def _class_names(exc: BaseException) -> set[str]:
+    return {cls.__name__ for cls in type(exc).__mro__}
+
+
+def find_cause(exc: BaseException, match: Callable[[BaseException], bool], limit: int = 16) -> BaseException | None:
+    """The first of ``exc`` and the exceptions it wraps that ``match`` accepts, or None.
+
+    Wrapped means LiteLLM's ``original_exception`` first (LiteLLM re-raises without chaining),
+    then ``__cause__``, then ``__context__``. Cycles and very deep chains end the walk.
+    """
     current: BaseException | None = exc
     seen: set[int] = set()
     while current is not None and id(current) not in seen and len(seen) < limit:
-        if {cls.__name__ for cls in type(current).__mro__} & names:
-            return True
+        if match(current):
+            return current
         seen.add(id(current))
         current = getattr(current, "original_exception", None) or current.__cause__ or current.__context__
-    return False
+    return None
 
 
 MAX_RETRY_AFTER = 3600.0  # seconds: a provider asking for more is capped, not obeyed for hours

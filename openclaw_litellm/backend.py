@@ -71,11 +71,7 @@ class LLMBackend:
 
     def _bedrock_error(self, exc: BaseException, llm: LLMConfig) -> errors.GatewayError:
         """LiteLLM re-wraps what our handler raised; find the catalog error inside."""
-        seen: set[int] = set()
-        current: BaseException | None = exc
-        while current is not None and id(current) not in seen:
-            if isinstance(current, errors.GatewayError):
-                return current
-            seen.add(id(current))
-            current = getattr(current, "original_exception", None) or current.__cause__ or current.__context__
+        inner = errors.find_cause(exc, lambda e: isinstance(e, errors.GatewayError))
+        if isinstance(inner, errors.GatewayError):
+            return inner
         return errors.classify(exc, provider="bedrock", model_id=llm.model, region=llm.aws_region, endpoint=llm.base_url or "", timeout_s=llm.timeout or self.timeout)

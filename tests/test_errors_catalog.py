@@ -178,6 +178,61 @@ def test_classify_passes_catalog_errors_through():
     assert classify_bedrock(err) is err
 
 
+# --- cause chains ----------------------------------------------------------------------------
+
+
+def _wrapped(inner: BaseException, how: str) -> BaseException:
+    outer = _exc("APIConnectionError", "litellm.APIConnectionError: wrapped")
+    if how == "original_exception":  # LiteLLM keeps the original without chaining
+        outer.original_exception = inner
+    elif how == "cause":
+        outer.__cause__ = inner
+    else:
+        outer.__context__ = inner
+    return outer
+
+
+@pytest.mark.parametrize("how", ["original_exception", "cause", "context"])
+def test_find_cause_walks_every_kind_of_wrapping(how):
+    inner = errors.throttled(MODEL, REGION, "bedrock")
+    outer = _wrapped(_wrapped(inner, how), "cause")
+    assert errors.find_cause(outer, lambda e: isinstance(e, errors.GatewayError)) is inner
+    assert errors.find_cause(outer, lambda e: isinstance(e, KeyError)) is None
+
+
+def test_find_cause_ends_on_a_cycle():
+    a, b = _exc("A"), _exc("B")
+    a.__cause__, b.__cause__ = b, a
+    assert errors.find_cause(a, lambda e: False) is None
+
+
+def test_classify_finds_a_connect_error_down_the_chain():
+    refused = _exc("ConnectError", "All connection attempts failed")
+    err = errors.classify(_wrapped(refused, "original_exception"), provider="bedrock", model_id=MODEL, region=REGION, endpoint="http://127.0.0.1:9")
+    assert err.code == "upstream_unreachable"
+
+
+async def test_the_bedrock_backend_returns_the_catalog_error_litellm_wrapped():
+    from openclaw_litellm.backend import LLMBackend
+    from openclaw_litellm.config import OpenClawConfig
+
+    inner = errors.model_id_invalid(MODEL, REGION)
+
+    class FakeLiteLLM:
+        async def acompletion(self, **kwargs):
+            raise _wrapped(_wrapped(inner, "context"), "original_exception")
+
+    class Ready:
+        async def ready(self):
+            return FakeLiteLLM()
+
+    config = OpenClawConfig.from_dict({"llms": {"b": {"provider": "bedrock", "model": MODEL, "aws_region": REGION}}})
+    backend = LLMBackend(config, Ready())
+    with pytest.raises(errors.GatewayError) as caught:
+        await backend.complete(config.llms["b"], [{"role": "user", "content": "hi"}], {})
+    assert caught.value is inner
+
+
 # --- no secret in any message ----------------------------------------------------------------
 
 
