@@ -29,12 +29,17 @@ __all__ = [
     "classify",
     "credentials_invalid",
     "credentials_missing",
+    "deadline_exceeded",
     "find_cause",
+    "gateway_key_invalid",
+    "http_error",
+    "internal_error",
     "model_access_denied",
     "model_id_invalid",
     "parse_retry_after",
     "region_missing",
     "replay_missing",
+    "request_too_large",
     "throttled",
     "timeout",
     "unknown_model",
@@ -192,6 +197,19 @@ def timeout(model_id: str, region: str | None, seconds: float | None, provider: 
     )
 
 
+def deadline_exceeded(model_id: str, region: str | None, provider: str, deadline: float, attempts: int) -> GatewayError:
+    """:func:`timeout`, said of the gateway's own per-request budget rather than one call's."""
+    base = timeout(model_id, region, None, provider)
+    return GatewayError(
+        f"{base.message} The gateway's per-request deadline (router.deadline = {deadline:g} s) "
+        f"ran out after {attempts} attempt{'s' if attempts != 1 else ''}.",
+        status=base.status,
+        type=base.type,
+        code=base.code,
+        retryable=True,
+    )
+
+
 def throttled(model_id: str, region: str | None, provider: str, retry_after: float | None = None) -> GatewayError:
     where = _where(model_id, region) if provider == "bedrock" else f"model '{model_id}'"
     wait = f" Retry after {retry_after:g} s." if retry_after else " Retry after a short wait."
@@ -286,6 +304,39 @@ def bad_request(message: str, param: str | None = None) -> GatewayError:
     return GatewayError(message, status=400, type="invalid_request_error", code="invalid_request", param=param)
 
 
+def request_too_large(limit: int) -> GatewayError:
+    return GatewayError(
+        f"The request body is larger than the gateway's limit of {limit} bytes (serve.max_body_bytes).",
+        status=413,
+        type="invalid_request_error",
+        code="request_too_large",
+    )
+
+
+def gateway_key_invalid() -> GatewayError:
+    """The client's key for *this gateway* (``serve.api_keys``), not a provider's."""
+    return GatewayError(
+        "Missing or invalid gateway API key. Send it as `Authorization: Bearer <key>` or "
+        "`x-api-key: <key>` (the keys are in serve.api_keys of the gateway's config).",
+        status=401,
+        type="authentication_error",
+        code="invalid_api_key",
+    )
+
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
+
+
+def http_error(status: int, method: str, path: str, detail: str) -> GatewayError:
+    """A request the HTTP layer refused before any endpoint ran (no such route, wrong method)."""
+    return GatewayError(
+        f"{method} {path}: {detail}",
+        status=status,
+        type="invalid_request_error",
+        code=_HTTP_CODES.get(status, "http_error"),
+    )
+
+
 def unknown_model(name: str, available: list[str]) -> GatewayError:
     return GatewayError(
         f"The model '{name}' does not exist on this gateway. Available: "
@@ -294,6 +345,19 @@ def unknown_model(name: str, available: list[str]) -> GatewayError:
         type="invalid_request_error",
         code="model_not_found",
         param="model",
+    )
+
+
+# --- the gateway's own failures ------------------------------------------------------------
+
+
+def internal_error(what: str = "request") -> GatewayError:
+    """A bug or an unforeseen failure: the details go to the log, never to the client."""
+    return GatewayError(
+        f"The {what} failed unexpectedly; see the gateway log.",
+        status=500,
+        type="server_error",
+        code="internal_error",
     )
 
 

@@ -49,8 +49,17 @@ ALL_ENTRIES = {
     "upstream_4xx": (errors.upstream_error("gpt-4o", "OpenAI-compatible", 400), 400, "upstream_bad_request"),
     "upstream_5xx": (errors.upstream_error("gpt-4o", "OpenAI-compatible", 503), 502, "upstream_error"),
     "unreachable": (errors.upstream_unreachable("m", "OpenAI-compatible", "http://x"), 502, "upstream_unreachable"),
+    "interrupted": (errors.upstream_interrupted("m", "OpenAI-compatible", "peer closed"), 502, "upstream_interrupted"),
+    "replay_missing": (errors.replay_missing("POST http://x/v1/chat/completions"), 502, "replay_not_recorded"),
+    "deadline_exceeded": (errors.deadline_exceeded(MODEL, REGION, "bedrock", 30, 2), 504, "upstream_timeout"),
     "bad_request": (errors.bad_request("no query", param="query"), 400, "invalid_request"),
     "unknown_model": (errors.unknown_model("nope", ["a", "b"]), 404, "model_not_found"),
+    "request_too_large": (errors.request_too_large(1000), 413, "request_too_large"),
+    "gateway_key_invalid": (errors.gateway_key_invalid(), 401, "invalid_api_key"),
+    "route_not_found": (errors.http_error(404, "GET", "/v2/nothing", "Not Found"), 404, "not_found"),
+    "method_not_allowed": (errors.http_error(405, "GET", "/v1/chat/completions", "Method Not Allowed"), 405, "method_not_allowed"),
+    "other_http_error": (errors.http_error(400, "GET", "/x", "Bad Request"), 400, "http_error"),
+    "internal_error": (errors.internal_error("stream"), 500, "internal_error"),
 }
 
 
@@ -67,7 +76,7 @@ def test_every_entry_is_openai_shaped(name):
     assert err.message.strip() and "\n" not in err.message  # one line, for CLI and SSE alike
 
 
-RETRYABLE = {"timeout", "throttled", "upstream_5xx", "unreachable"}
+RETRYABLE = {"timeout", "throttled", "upstream_5xx", "unreachable", "interrupted", "deadline_exceeded"}
 
 
 @pytest.mark.parametrize("name", sorted(ALL_ENTRIES))
@@ -77,11 +86,22 @@ def test_only_transient_failures_are_retryable(name):
 
 
 @pytest.mark.parametrize(
-    "name", ["credentials_missing", "credentials_invalid", "model_id_invalid", "model_access_denied", "timeout", "throttled"]
+    "name", ["credentials_missing", "credentials_invalid", "model_id_invalid", "model_access_denied", "timeout", "throttled", "deadline_exceeded"]
 )
 def test_bedrock_entries_name_model_and_region(name):
     message = ALL_ENTRIES[name][0].message
     assert f"'{MODEL}'" in message and f"'{REGION}'" in message
+
+
+def test_the_deadline_error_names_the_setting_and_the_attempts():
+    message = errors.deadline_exceeded(MODEL, REGION, "bedrock", 0.4, 1).message
+    assert "router.deadline = 0.4 s" in message and "after 1 attempt." in message and f"'{REGION}'" in message
+    assert "after 3 attempts." in errors.deadline_exceeded("m", None, "OpenAI-compatible", 5, 3).message
+
+
+def test_the_internal_error_tells_nothing_but_where_to_look():
+    assert errors.internal_error().message == "The request failed unexpectedly; see the gateway log."
+    assert errors.internal_error("stream").message == "The stream failed unexpectedly; see the gateway log."
 
 
 def test_unresolved_region_is_said_so():
