@@ -273,11 +273,15 @@ def upstream_interrupted(model_id: str, provider: str, detail: str = "") -> Gate
     )
 
 
-def upstream_unreachable(model_id: str, provider: str, endpoint: str, detail: str = "") -> GatewayError:
+def upstream_unreachable(
+    model_id: str, provider: str, endpoint: str, detail: str = "", region: str | None = None
+) -> GatewayError:
     reason = f" ({detail})" if detail else ""
     where = f"{endpoint} " if endpoint else ""
+    # Bedrock's endpoint may be a custom URL (VPC endpoint, stub) that does not show the region.
+    model = _where(model_id, region) if provider == "bedrock" else f"model '{model_id}'"
     return GatewayError(
-        f"Could not connect to the {provider} endpoint {where}for model '{model_id}'"
+        f"Could not connect to the {provider} endpoint {where}for {model}"
         f"{reason}. Check the network, `base_url` in the YAML, and that the service is up.",
         status=502,
         type="api_error",
@@ -443,10 +447,10 @@ def classify(
     # LiteLLM labels connection failures with status 500 (503 when streaming from Bedrock):
     # the class names, here or down the chain of causes, are what count.
     if find_cause(exc, lambda e: bool(_class_names(e) & _CONNECT_ERRORS)) is not None:
-        return upstream_unreachable(model_id, provider, endpoint, _upstream_detail(text))
+        return upstream_unreachable(model_id, provider, endpoint, _upstream_detail(text), region)
     if names & (_CONNECT_ERRORS | _TRANSPORT_ERRORS) and (status is None or "APIConnectionError" in names):
         if names & _CONNECT_ERRORS or _CONNECT_TEXT.search(text):
-            return upstream_unreachable(model_id, provider, endpoint, _upstream_detail(text))
+            return upstream_unreachable(model_id, provider, endpoint, _upstream_detail(text), region)
         if _MALFORMED_TEXT.search(text):  # the bytes arrived, but they are not a valid answer
             return upstream_error(model_id, provider, 502, _upstream_detail(text))
         return upstream_interrupted(model_id, provider, _upstream_detail(text))

@@ -49,6 +49,7 @@ ALL_ENTRIES = {
     "upstream_4xx": (errors.upstream_error("gpt-4o", "OpenAI-compatible", 400), 400, "upstream_bad_request"),
     "upstream_5xx": (errors.upstream_error("gpt-4o", "OpenAI-compatible", 503), 502, "upstream_error"),
     "unreachable": (errors.upstream_unreachable("m", "OpenAI-compatible", "http://x"), 502, "upstream_unreachable"),
+    "unreachable_bedrock": (errors.upstream_unreachable(MODEL, "bedrock", "https://vpce-1.example", region=REGION), 502, "upstream_unreachable"),
     "interrupted": (errors.upstream_interrupted("m", "OpenAI-compatible", "peer closed"), 502, "upstream_interrupted"),
     "replay_missing": (errors.replay_missing("POST http://x/v1/chat/completions"), 502, "replay_not_recorded"),
     "deadline_exceeded": (errors.deadline_exceeded(MODEL, REGION, "bedrock", 30, 2), 504, "upstream_timeout"),
@@ -76,7 +77,7 @@ def test_every_entry_is_openai_shaped(name):
     assert err.message.strip() and "\n" not in err.message  # one line, for CLI and SSE alike
 
 
-RETRYABLE = {"timeout", "throttled", "upstream_5xx", "unreachable", "interrupted", "deadline_exceeded"}
+RETRYABLE = {"timeout", "throttled", "upstream_5xx", "unreachable", "unreachable_bedrock", "interrupted", "deadline_exceeded"}
 
 
 @pytest.mark.parametrize("name", sorted(ALL_ENTRIES))
@@ -86,7 +87,9 @@ def test_only_transient_failures_are_retryable(name):
 
 
 @pytest.mark.parametrize(
-    "name", ["credentials_missing", "credentials_invalid", "model_id_invalid", "model_access_denied", "timeout", "throttled", "deadline_exceeded"]
+    "name",
+    ["credentials_missing", "credentials_invalid", "model_id_invalid", "model_access_denied", "timeout", "throttled",
+     "deadline_exceeded", "unreachable_bedrock"],
 )
 def test_bedrock_entries_name_model_and_region(name):
     message = ALL_ENTRIES[name][0].message
