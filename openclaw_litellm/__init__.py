@@ -3,6 +3,7 @@
 Request flow, one module per step::
 
     app.py (HTTP) / websocket.py (WS)   validate (schemas.py), answer errors (errors catalog)
+      _http.py                          shared HTTP plumbing: error handlers, body limit, client-left race
     responses_api.py (/v1/responses)    to chat (responses_request.py), events (responses_events.py)
       -> completions.py                 route (routing/), fall back, prefix + usage (stream_pipeline.py)
       -> backend.py                     LLMBackend: direct HTTP, or Bedrock via LiteLLM

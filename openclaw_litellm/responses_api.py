@@ -24,6 +24,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response, StreamingResponse
 
 from llmrouter import errors
+from openclaw_litellm._http import ATTEMPTS_HEADER, CLIENT_CLOSED, MODEL_HEADER, json_response, read_body, unless_client_leaves
 from openclaw_litellm.completions import ChatService, StreamServed
 from openclaw_litellm.responses_events import ResponseEvents, response_from_completion
 from openclaw_litellm.responses_request import parse_responses_request
@@ -43,23 +44,21 @@ def encode_event(event: dict[str, Any]) -> bytes:
 
 
 def add_responses_route(app: FastAPI, service: ChatService) -> None:
-    from openclaw_litellm.app import ATTEMPTS_HEADER, CLIENT_CLOSED, MODEL_HEADER, _json, _read_body, _unless_client_leaves
-
     limit = app.state.config.serve.max_body_bytes
 
     @app.post("/v1/responses")
     async def responses(request: Request) -> Response:
-        parsed = parse_responses_request(await _read_body(request, limit))
+        parsed = parse_responses_request(await read_body(request, limit))
         chat = parsed.to_chat()
         echo = parsed.model_dump(include=_ECHO, exclude_none=True)
         # As on the chat endpoint: a client that leaves before the answer starts cancels the call.
         if not parsed.stream:
-            served = await _unless_client_leaves(request, service.complete(chat))
+            served = await unless_client_leaves(request, service.complete(chat))
             if served is None:
                 return Response(status_code=CLIENT_CLOSED)
             body = response_from_completion(served.body, echo)
-            return _json(body, headers={MODEL_HEADER: served.model, ATTEMPTS_HEADER: str(served.attempts)})
-        streamed = await _unless_client_leaves(request, service.stream(chat))
+            return json_response(body, headers={MODEL_HEADER: served.model, ATTEMPTS_HEADER: str(served.attempts)})
+        streamed = await unless_client_leaves(request, service.stream(chat))
         if streamed is None:
             return Response(status_code=CLIENT_CLOSED)
         return StreamingResponse(
