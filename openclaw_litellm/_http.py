@@ -65,12 +65,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return error_response(
-            errors.GatewayError(
-                f"{request.method} {request.url.path}: {exc.detail}", status=exc.status_code, type="invalid_request_error", code=code
-            )
-        )
+        return error_response(errors.http_error(exc.status_code, request.method, request.url.path, str(exc.detail)))
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -79,29 +74,20 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s", request.url.path)
-        return error_response(
-            errors.GatewayError("The gateway failed unexpectedly; see its log.", status=500, type="server_error", code="internal_error")
-        )
+        return error_response(errors.internal_error())
 
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The whole body, or a 413 as soon as it is known to exceed ``limit`` bytes."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise _too_large(limit)
+        raise errors.request_too_large(limit)
     body = bytearray()
     async for part in request.stream():
         body += part
         if len(body) > limit:
-            raise _too_large(limit)
+            raise errors.request_too_large(limit)
     return bytes(body)
-
-
-def _too_large(limit: int) -> errors.GatewayError:
-    return errors.GatewayError(
-        f"The request body is larger than the gateway's limit of {limit} bytes (serve.max_body_bytes).",
-        status=413, type="invalid_request_error", code="request_too_large",
-    )
 
 
 async def unless_client_leaves(request: Request, work: Awaitable[T]) -> T | None:

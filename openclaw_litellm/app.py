@@ -132,5 +132,5 @@ async def _sse(chunks: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
         yield sse.encode_error(err)
     except Exception:
         log.exception("stream failed")
-        yield sse.encode_error(errors.GatewayError("The stream failed unexpectedly; see the gateway log.", status=500, type="server_error", code="internal_error"))
+        yield sse.encode_error(errors.internal_error("stream"))
     yield sse.DONE

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from llmrouter.errors import GatewayError
+from llmrouter.errors import gateway_key_invalid
 
 __all__ = ["ApiKeyMiddleware", "OPEN_PATHS"]
 
@@ -25,16 +25,6 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 OPEN_PATHS = frozenset({"/health", "/health/ready"})
-
-
-def _unauthorized() -> GatewayError:
-    return GatewayError(
-        "Missing or invalid gateway API key. Send it as `Authorization: Bearer <key>` or "
-        "`x-api-key: <key>` (the keys are in serve.api_keys of the gateway's config).",
-        status=401,
-        type="authentication_error",
-        code="invalid_api_key",
-    )
 
 
 class ApiKeyMiddleware:
@@ -66,7 +56,7 @@ class ApiKeyMiddleware:
         if self._allowed(self._presented(scope)):
             await self.app(scope, receive, send)
             return
-        err = _unauthorized()
+        err = gateway_key_invalid()
         if kind == "websocket":
             await send({"type": "websocket.close", "code": 1008, "reason": "invalid or missing gateway API key"})
             return

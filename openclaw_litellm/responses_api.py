@@ -84,8 +84,7 @@ async def _events(streamed: StreamServed, echo: dict[str, Any]) -> AsyncIterator
             return
         except Exception:
             log.exception("responses stream failed")
-            failure = errors.GatewayError("The stream failed unexpectedly; see the gateway log.", status=500, type="server_error", code="internal_error")
-            for event in events.fail(failure):
+            for event in events.fail(errors.internal_error("stream")):
                 yield encode_event(event)
             return
     for event in events.finish():

@@ -131,7 +131,7 @@ async def _serve_one(ws: WebSocket, service: ChatService, text: str, usage_chunk
         return
     except Exception:
         log.exception("websocket request failed before streaming")
-        await _send_error(ws, _internal("The request failed unexpectedly; see the gateway log."))
+        await _send_error(ws, errors.internal_error())
         return
     # aclosing: when the client leaves (this task is cancelled) the upstream call closes now.
     async with aclosing(streamed.chunks) as chunks:  # type: ignore[type-var]
@@ -145,13 +145,9 @@ async def _serve_one(ws: WebSocket, service: ChatService, text: str, usage_chunk
             return
         except Exception:
             log.exception("websocket stream failed")
-            await _send_error(ws, _internal("The stream failed unexpectedly; see the gateway log."))
+            await _send_error(ws, errors.internal_error("stream"))
             return
     await ws.send_text(DONE)
-
-
-def _internal(message: str) -> errors.GatewayError:
-    return errors.GatewayError(message, status=500, type="server_error", code="internal_error")
 
 
 async def _send_error(ws: WebSocket, err: errors.GatewayError) -> None:

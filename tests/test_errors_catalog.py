@@ -201,6 +201,25 @@ def test_classify_passes_catalog_errors_through():
     assert classify_bedrock(err) is err
 
 
+def test_errors_are_built_only_in_the_catalog():
+    """One catalog: no other module builds a GatewayError by hand, so the text is the same everywhere."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    offenders = []
+    for path in sorted([*root.glob("llmrouter/**/*.py"), *root.glob("openclaw_litellm/**/*.py")]):
+        if path == root / "llmrouter" / "errors.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Call):
+                func = node.func
+                name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+                if name == "GatewayError":
+                    offenders.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert offenders == []
+
+
 # --- cause chains ----------------------------------------------------------------------------
 
 
