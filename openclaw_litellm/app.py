@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import aclosing, asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -125,12 +125,14 @@ def create_app(config: OpenClawConfig, *, prefix: bool | None = None, warmup: Li
 
 async def _sse(chunks: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
     """SSE bytes; a failure after the first byte becomes an error event, then ``[DONE]``."""
-    try:
-        async for chunk in chunks:
-            yield sse.encode(chunk)
-    except errors.GatewayError as err:
-        yield sse.encode_error(err)
-    except Exception:
-        log.exception("stream failed")
-        yield sse.encode_error(errors.internal_error("stream"))
+    # aclosing: a client that leaves mid-answer closes the upstream stream now, not at GC.
+    async with aclosing(chunks) as stream:  # type: ignore[type-var]
+        try:
+            async for chunk in stream:
+                yield sse.encode(chunk)
+        except errors.GatewayError as err:
+            yield sse.encode_error(err)
+        except Exception:
+            log.exception("stream failed")
+            yield sse.encode_error(errors.internal_error("stream"))
     yield sse.DONE

@@ -1,0 +1,46 @@
+"""The chat endpoint's SSE body closes the upstream stream as soon as it is itself closed.
+
+When a client leaves mid-answer the body generator is closed; the upstream stream it reads
+(a pooled HTTP connection, a Bedrock call) must close then, not whenever the garbage
+collector gets to it. The WebSocket and Responses paths do the same (``aclosing``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from llmrouter import errors
+from openclaw_litellm.app import _sse
+
+
+class Upstream:
+    def __init__(self, fail_after: int | None = None) -> None:
+        self.closed = False
+        self.fail_after = fail_after
+
+    async def chunks(self) -> AsyncIterator[dict[str, Any]]:
+        try:
+            for i in range(10):
+                if i == self.fail_after:
+                    raise errors.upstream_interrupted("m", "OpenAI-compatible")
+                yield {"object": "chat.completion.chunk", "i": i}
+        finally:
+            self.closed = True
+
+
+async def test_closing_the_body_mid_stream_closes_the_upstream_at_once():
+    upstream = Upstream()
+    source = upstream.chunks()  # held here, as the service's StreamServed holds it
+    body = _sse(source)
+    assert (await body.__anext__()).startswith(b"data: {")
+    await body.aclose()  # the client left
+    assert upstream.closed
+
+
+async def test_a_failure_mid_stream_is_an_error_event_then_done():
+    upstream = Upstream(fail_after=1)
+    frames = [frame async for frame in _sse(upstream.chunks())]
+    assert frames[-1] == b"data: [DONE]\n\n"
+    assert b'"code":"upstream_interrupted"' in frames[-2]
+    assert upstream.closed
