@@ -23,6 +23,7 @@ from typing import Any
 from llmrouter.secrets import redact
 
 __all__ = [
+    "MAX_RETRY_AFTER",
     "GatewayError",
     "bad_request",
     "boto3_missing",

@@ -11,7 +11,7 @@ import os
 import re
 import threading
 
-__all__ = ["MASK", "RedactingFilter", "install_log_redaction", "redact", "register_secret", "secret_values"]
+__all__ = ["MASK", "install_log_redaction", "redact", "register_secret", "secret_values"]
 
 MASK = "***"
 _MIN_LEN = 6  # shorter values are too likely to match ordinary text
@@ -101,14 +101,6 @@ def _redact_record(record: logging.LogRecord) -> None:
         record.exc_text = redact(record.exc_text)
     if record.stack_info:
         record.stack_info = redact(record.stack_info)
-
-
-class RedactingFilter(logging.Filter):
-    """A logging filter that masks secrets in every record it sees (attach it to a handler)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        _redact_record(record)
-        return True
 
 
 _factory_installed = False

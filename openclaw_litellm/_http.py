@@ -20,7 +20,6 @@ from typing import Any, TypeVar
 
 import orjson
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
@@ -31,7 +30,6 @@ __all__ = [
     "ATTEMPTS_HEADER",
     "CLIENT_CLOSED",
     "MODEL_HEADER",
-    "error_response",
     "inline_refs",
     "install_error_handlers",
     "json_response",
@@ -52,25 +50,26 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
 
 
-def error_response(err: errors.GatewayError) -> Response:
+def _error_response(err: errors.GatewayError) -> Response:
     headers = {"retry-after": f"{err.retry_after:g}"} if err.retry_after else None
     return json_response(err.to_dict(), err.status, headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Every failure on the HTTP side answers in OpenAI's error shape, from the catalog."""
+    """Every failure on the HTTP side answers in OpenAI's error shape, from the catalog.
+
+    There is no handler for FastAPI's RequestValidationError: no endpoint declares parameters
+    for FastAPI to validate (bodies are read and validated by :mod:`openclaw_litellm.schemas`),
+    and a test keeps it that way.
+    """
 
     @app.exception_handler(errors.GatewayError)
     async def _gateway_error(request: Request, exc: errors.GatewayError) -> Response:
-        return error_response(exc)
+        return _error_response(exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        return error_response(errors.http_error(exc.status_code, request.method, request.url.path, str(exc.detail)))
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
-        return error_response(errors.bad_request(f"Invalid request: {exc.errors()[0].get('msg', 'bad input')}"))
+        return _error_response(errors.http_error(exc.status_code, request.method, request.url.path, str(exc.detail)))
 
     @app.exception_handler(ClientDisconnect)
     async def _client_left(request: Request, exc: ClientDisconnect) -> Response:
@@ -81,7 +80,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s", request.url.path)
-        return error_response(errors.internal_error())
+        return _error_response(errors.internal_error())
 
 
 async def read_body(request: Request, limit: int) -> bytes:

@@ -18,7 +18,7 @@ import orjson
 
 from llmrouter.errors import gateway_key_invalid
 
-__all__ = ["ApiKeyMiddleware", "OPEN_PATHS"]
+__all__ = ["ApiKeyMiddleware"]
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]

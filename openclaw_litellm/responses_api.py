@@ -29,7 +29,7 @@ from openclaw_litellm.completions import ChatService, StreamServed
 from openclaw_litellm.responses_events import ResponseEvents, response_from_completion
 from openclaw_litellm.responses_request import parse_responses_request
 
-__all__ = ["add_responses_route", "encode_event"]
+__all__ = ["add_responses_route"]
 
 log = logging.getLogger("openclaw.responses")
 
@@ -38,7 +38,7 @@ _ECHO = {"instructions", "max_output_tokens", "parallel_tool_calls", "reasoning"
          "tool_choice", "tools", "top_p", "user", "metadata"}
 
 
-def encode_event(event: dict[str, Any]) -> bytes:
+def _encode_event(event: dict[str, Any]) -> bytes:
     """One Responses SSE event: ``event: <type>`` and its JSON ``data``."""
     return b"event: " + event["type"].encode() + b"\ndata: " + orjson.dumps(event) + b"\n\n"
 
@@ -71,22 +71,22 @@ def add_responses_route(app: FastAPI, service: ChatService) -> None:
 async def _events(streamed: StreamServed, echo: dict[str, Any]) -> AsyncIterator[bytes]:
     events = ResponseEvents(streamed.model, echo)
     for event in events.start():
-        yield encode_event(event)
+        yield _encode_event(event)
     # aclosing: a client that leaves mid-answer closes the upstream stream now, not at GC.
     async with aclosing(streamed.chunks) as chunks:  # type: ignore[type-var]
         try:
             async for chunk in chunks:
                 for event in events.feed(chunk):
-                    yield encode_event(event)
+                    yield _encode_event(event)
         except errors.GatewayError as err:
             for event in events.fail(err):
-                yield encode_event(event)
+                yield _encode_event(event)
             return
         except Exception:
             log.exception("responses stream failed")
             for event in events.fail(errors.internal_error("stream")):
-                yield encode_event(event)
+                yield _encode_event(event)
             return
     for event in events.finish():
-        yield encode_event(event)
+        yield _encode_event(event)
 

@@ -34,7 +34,7 @@ from openclaw_litellm import sse
 from openclaw_litellm.completions import ChatService
 from openclaw_litellm.schemas import parse_chat_request
 
-__all__ = ["MAX_PENDING", "add_websocket_route"]
+__all__ = ["add_websocket_route"]
 
 log = logging.getLogger("openclaw.websocket")
 

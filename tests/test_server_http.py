@@ -241,3 +241,20 @@ def test_health_and_readiness(gw):
     ready = httpx.get(f"{gw.url}/health/ready")
     assert ready.status_code == 200
     assert ready.json()["litellm_loaded"] is True and ready.json()["models"] == 3
+
+
+def test_no_endpoint_has_parameters_for_fastapi_to_validate():
+    """The app has no RequestValidationError handler (it would be dead code): every body is read
+    and validated by openclaw_litellm.schemas, in the catalog's words. A route with FastAPI
+    parameters would answer FastAPI's own 422 shape; this test says to add the handler back."""
+    from fastapi.routing import APIRoute, APIWebSocketRoute
+
+    from openclaw_litellm.app import create_app
+    from openclaw_litellm.config import OpenClawConfig
+
+    app = create_app(OpenClawConfig.from_dict({"llms": {"m": {"provider": "vllm", "model": "m", "base_url": "http://127.0.0.1:9/v1"}}}))
+    routes = [r for r in app.routes if isinstance(r, APIRoute | APIWebSocketRoute)]
+    assert {r.path for r in routes} >= {"/v1/chat/completions", "/v1/responses", "/v1/chat/ws", "/v1/models", "/health"}
+    for route in routes:
+        d = route.dependant
+        assert not (d.path_params or d.query_params or d.header_params or d.cookie_params or d.body_params or d.dependencies), route.path
