@@ -40,7 +40,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError
 
 from llmrouter import errors
-from openclaw_litellm.schemas import MAX_INT32, MAX_JSON_DEPTH, ChatRequest, _depth, _param
+from openclaw_litellm.schemas import MAX_INT32, ChatRequest, parse_body
 
 __all__ = ["ResponsesRequest", "parse_responses_request"]
 
@@ -232,18 +232,4 @@ def _response_format(fmt: Any) -> dict[str, Any] | None:
 
 def parse_responses_request(raw: bytes | str) -> ResponsesRequest:
     """Bytes to a valid :class:`ResponsesRequest`, or a 400 catalog error saying what is wrong."""
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise errors.bad_request(f"The request body is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise errors.bad_request("The request body must be a JSON object")
-    if _depth(data, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
-        raise errors.bad_request(f"The request body nests deeper than {MAX_JSON_DEPTH} levels")
-    try:
-        return ResponsesRequest.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = _param(first["loc"], data, missing=first["type"] == "missing")
-        message = "is required" if first["type"] == "missing" else first["msg"].removeprefix("Value error, ")
-        raise errors.bad_request(f"Invalid request: `{where}` {message}", param=where or None) from None
+    return parse_body(raw, ResponsesRequest)

@@ -9,14 +9,16 @@ clients sending newer fields (``prompt_cache_key``, ``store``...) keep working.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError, field_validator
 
 from llmrouter import errors
 
-__all__ = ["ChatRequest", "Message", "parse_chat_request"]
+__all__ = ["MAX_INT32", "MAX_JSON_DEPTH", "ChatRequest", "Message", "parse_body", "parse_chat_request"]
+
+M = TypeVar("M", bound=BaseModel)
 
 MAX_JSON_DEPTH = 64
 # Integers are bounded so that they serialize (orjson: 64 bits) and mean something upstream.
@@ -165,8 +167,13 @@ def _param(loc: tuple[Any, ...], data: Any, missing: bool) -> str:
     return ".".join(parts)
 
 
-def parse_chat_request(raw: bytes | str) -> ChatRequest:
-    """Bytes to a valid :class:`ChatRequest`, or a 400 catalog error saying what is wrong."""
+def parse_body(raw: bytes | str, model: type[M]) -> M:
+    """A request body (JSON bytes or text) as a valid ``model``, or a 400 catalog error.
+
+    The one parser for every endpoint and WebSocket frame: the same limits (an object, at
+    most :data:`MAX_JSON_DEPTH` deep) and the same wording, naming the offending field as
+    the client sent it (``param``).
+    """
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -176,11 +183,15 @@ def parse_chat_request(raw: bytes | str) -> ChatRequest:
     if _depth(data, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
         raise errors.bad_request(f"The request body nests deeper than {MAX_JSON_DEPTH} levels")
     try:
-        return ChatRequest.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = _param(first["loc"], data, missing=first["type"] == "missing")
-        message = first["msg"].removeprefix("Value error, ")
-        if first["type"] == "missing":
-            message = "is required"
+        missing = first["type"] == "missing"
+        where = _param(first["loc"], data, missing=missing)
+        message = "is required" if missing else first["msg"].removeprefix("Value error, ")
         raise errors.bad_request(f"Invalid request: `{where}` {message}", param=where or None) from None
+
+
+def parse_chat_request(raw: bytes | str) -> ChatRequest:
+    """Bytes to a valid :class:`ChatRequest`, or a 400 catalog error saying what is wrong."""
+    return parse_body(raw, ChatRequest)
