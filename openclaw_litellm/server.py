@@ -61,7 +61,11 @@ def run_from_cli(args: argparse.Namespace) -> int:
         log.info("model %-24s %s %s (%s)", name, "bedrock" if llm.is_bedrock else llm.provider, llm.model, where)
     log.info("OpenClaw gateway on http://%s:%d (OpenAI base URL http://%s:%d/v1)", host, port, host, port)
     _exit_cleanly_on_sigterm()
-    uvicorn.run(app, host=host, port=port, log_level=args.log_level, access_log=False, lifespan="on")
+    from openclaw_litellm.websocket import max_message_bytes
+
+    # uvicorn's default (16 MiB) would let each WebSocket message exceed serve.max_body_bytes.
+    ws_max_size = max_message_bytes(config.serve.max_body_bytes)
+    uvicorn.run(app, host=host, port=port, log_level=args.log_level, access_log=False, lifespan="on", ws_max_size=ws_max_size)
     return 0
 
 

@@ -17,6 +17,12 @@ The socket is read all the time, not only between answers: frames that arrive du
 answer are queued (at most :data:`MAX_PENDING`; beyond that reading pauses, which is the
 client's backpressure), and a client that leaves is noticed at once, even while the upstream
 is silent, which cancels its answer and closes the upstream call.
+
+Size: a frame is checked (in UTF-8 bytes, as ``serve.max_body_bytes`` counts an HTTP body)
+as soon as it is read, so the queue holds only frames within the limit. The server itself
+(:func:`max_message_bytes`, uvicorn's ``ws_max_size``) refuses messages beyond the limit plus
+a little slack by closing the connection (1009); the slack lets a frame that is only a little
+too large get the error frame instead, and costs no more than that request.
 """
 
 from __future__ import annotations
@@ -34,12 +40,18 @@ from openclaw_litellm import sse
 from openclaw_litellm.completions import ChatService
 from openclaw_litellm.schemas import parse_chat_request
 
-__all__ = ["add_websocket_route"]
+__all__ = ["add_websocket_route", "max_message_bytes"]
 
 log = logging.getLogger("openclaw.websocket")
 
 DONE = sse.DONE.decode()
 MAX_PENDING = 16  # frames read ahead while an answer streams
+FRAME_SLACK = 64 * 1024  # bytes beyond serve.max_body_bytes that still get an error frame, not a close
+
+
+def max_message_bytes(limit: int) -> int:
+    """The largest WebSocket message the server should accept at all (uvicorn's ``ws_max_size``)."""
+    return limit + FRAME_SLACK
 
 
 def add_websocket_route(app: FastAPI, service: ChatService) -> None:
@@ -59,7 +71,8 @@ class _Connection:
         self.service = service
         self.limit = limit
         self.usage_chunk = usage_chunk
-        self.inbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        # A frame's text, or the error that answers it (too large, not UTF-8); None: the client left.
+        self.inbox: asyncio.Queue[str | errors.GatewayError | None] = asyncio.Queue()
         self.room = asyncio.Semaphore(MAX_PENDING)
         self.answering: asyncio.Task[None] | None = None
         self.gone = False
@@ -67,9 +80,8 @@ class _Connection:
     async def run(self) -> None:
         reader = asyncio.create_task(self._read())
         try:
-            while (message := await self.inbox.get()) is not None:
+            while (text := await self.inbox.get()) is not None:
                 self.room.release()
-                text = self._text(message)
                 if isinstance(text, errors.GatewayError):
                     await _send_error(self.ws, text)
                     continue
@@ -99,7 +111,8 @@ class _Connection:
                 message = await self.ws.receive()
                 if message["type"] == "websocket.disconnect":
                     break
-                self.inbox.put_nowait(message)
+                # Checked now: an oversize frame is not kept while it waits its turn.
+                self.inbox.put_nowait(self._text(message))
         except (WebSocketDisconnect, RuntimeError, OSError):
             pass
         finally:
@@ -109,15 +122,23 @@ class _Connection:
             self.inbox.put_nowait(None)
 
     def _text(self, message: dict[str, Any]) -> str | errors.GatewayError:
+        """The frame's text, or the error frame that answers it. The limit counts bytes."""
         text = message.get("text")
         if text is None:
+            data = message.get("bytes") or b""
+            if len(data) > self.limit:
+                return self._too_large()
             try:
-                text = (message.get("bytes") or b"").decode("utf-8")
+                return data.decode("utf-8")
             except UnicodeDecodeError:
                 return errors.bad_request("Frames must be UTF-8 JSON text")
-        if len(text) > self.limit:
-            return errors.bad_request(f"The frame is larger than {self.limit} bytes (serve.max_body_bytes)")
+        # A character is 1 to 4 UTF-8 bytes: encode only when the count alone cannot tell.
+        if len(text) > self.limit or (len(text) * 4 > self.limit and len(text.encode("utf-8")) > self.limit):
+            return self._too_large()
         return text
+
+    def _too_large(self) -> errors.GatewayError:
+        return errors.bad_request(f"The frame is larger than {self.limit} bytes (serve.max_body_bytes)")
 
 
 async def _serve_one(ws: WebSocket, service: ChatService, text: str, usage_chunk: str) -> None:

@@ -29,7 +29,7 @@ RECORDED = {
 
 
 def frame(model: str, text: str = "Hello!", **extra: object) -> str:
-    return json.dumps({"model": model, "messages": [{"role": "user", "content": text}], **extra})
+    return json.dumps({"model": model, "messages": [{"role": "user", "content": text}], **extra}, ensure_ascii=False)
 
 
 def events_until_done(receive) -> list[dict]:  # noqa: ANN001
@@ -122,6 +122,74 @@ def test_an_oversize_frame_is_refused_and_the_connection_survives(upstream):
     assert len(up.requests) == 1
 
 
+# --- size limits on a real server: uvicorn's own limit, then the gateway's error frame ----------
+
+LIMIT = 1000
+
+
+def test_llmrouter_serve_gives_uvicorn_the_websocket_size_limit(tmp_path, monkeypatch):
+    import argparse
+
+    import uvicorn
+
+    from openclaw_litellm import server
+    from openclaw_litellm.websocket import FRAME_SLACK
+
+    path = tmp_path / "gw.yaml"
+    path.write_text(f"serve:\n  max_body_bytes: {LIMIT}\nllms:\n  m: {{provider: vllm, model: m, base_url: 'http://127.0.0.1:9/v1'}}\n")
+    ran: dict = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: ran.update(options))
+    monkeypatch.setattr(server, "_exit_cleanly_on_sigterm", lambda: None)
+    args = argparse.Namespace(config=str(path), host=None, port=None, prefix=None, log_level="warning")
+    assert server.run_from_cli(args) == 0
+    assert ran["ws_max_size"] == LIMIT + FRAME_SLACK
+
+
+@pytest.fixture
+def limited_ws(upstream):
+    """A real uvicorn server with serve.max_body_bytes = 1000 and the ws_max_size `llmrouter serve` sets."""
+    from real_server import serving
+
+    from openclaw_litellm.websocket import max_message_bytes
+
+    up = upstream(lambda request: StubReply(headers={"content-type": "text/event-stream"}, parts=openai_sse_parts(["fine"])))
+    config = {"serve": {"max_body_bytes": LIMIT}, "llms": {"m": {"provider": "vllm", "model": "m", "base_url": f"{up.url}/v1"}}}
+    with serving(create_app(OpenClawConfig.from_dict(config)), ws_max_size=max_message_bytes(LIMIT)) as url:
+        yield url.replace("http://", "ws://") + "/v1/chat/ws"
+
+
+def test_a_message_far_beyond_the_limit_is_refused_by_the_server(limited_ws):
+    from websockets.exceptions import ConnectionClosedError
+    from websockets.sync.client import connect
+
+    from openclaw_litellm.websocket import max_message_bytes
+
+    with connect(limited_ws, max_size=None) as ws:
+        ws.send(frame("m", "x" * max_message_bytes(LIMIT)))
+        with pytest.raises(ConnectionClosedError) as closed:
+            ws.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009  # message too big
+
+
+def test_the_limit_counts_bytes_not_characters(limited_ws):
+    from websockets.sync.client import connect
+
+    with connect(limited_ws) as ws:
+        accented = frame("m", "\u00e9" * 600)  # ~650 characters, ~1250 UTF-8 bytes
+        assert len(accented) < LIMIT < len(accented.encode())
+        ws.send(accented)
+        [error] = events_until_done(ws.recv)
+        assert f"larger than {LIMIT} bytes" in error["error"]["message"]
+        ws.send(b"x" * (LIMIT + 1))  # a binary frame, too
+        [error] = events_until_done(ws.recv)
+        assert f"larger than {LIMIT} bytes" in error["error"]["message"]
+        ws.send(frame("m", "x" * 2 * LIMIT))  # over the limit, within uvicorn's: an error frame
+        [error] = events_until_done(ws.recv)
+        assert error["error"]["code"] == "invalid_request"
+        ws.send(frame("m"))  # and the connection is still good
+        assert text_of(events_until_done(ws.recv)) == "fine"
+
+
 class Loopback:
     """Models by what they do: ``fine`` streams, ``down`` is 503, ``dies`` drops mid-answer."""
 
@@ -160,7 +228,7 @@ def test_fallback_and_mid_stream_failure_over_websocket(loop_up):
         ws.send_text(frame("dies"))
         died = events_until_done(ws.receive_text)
         assert text_of(died) == "[dies] Hello"
-        assert died[-1]["error"]["code"] == "upstream_interrupted" or died[-1]["error"]["type"] == "api_error"
+        assert died[-1]["error"]["code"] == "upstream_interrupted" and died[-1]["error"]["type"] == "api_error"
 
         ws.send_text(frame("fine", stream_options={"include_usage": True}))
         after = events_until_done(ws.receive_text)
