@@ -4,8 +4,10 @@ A pure ASGI middleware (no per-request framework overhead) that accepts
 ``Authorization: Bearer <key>`` or ``x-api-key: <key>`` when ``serve.api_keys`` is set.
 Keys are compared in constant time, against every configured key, so timing tells nothing.
 ``/health`` and ``/health/ready`` stay open for load balancers and orchestrators.
-A refused HTTP request gets 401 in OpenAI's error shape; a refused WebSocket is closed
-with code 1008 (policy violation) and a reason before it is accepted.
+A refused HTTP request gets 401 in OpenAI's error shape. A refused WebSocket is accepted,
+then closed with code 1008 (policy violation) and a reason: closing it before accepting
+makes the server (uvicorn) answer the handshake with a bare HTTP 403, from which a WebSocket
+client can read no reason at all (a browser not even the status).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 OPEN_PATHS = frozenset({"/health", "/health/ready"})
+# A close reason holds at most 123 bytes: the catalog's code and the gist of its message.
+WEBSOCKET_REASON = "invalid_api_key: missing or invalid gateway API key (serve.api_keys)"
 
 
 class ApiKeyMiddleware:
@@ -56,11 +60,12 @@ class ApiKeyMiddleware:
         if self._allowed(self._presented(scope)):
             await self.app(scope, receive, send)
             return
-        err = gateway_key_invalid()
         if kind == "websocket":
-            await send({"type": "websocket.close", "code": 1008, "reason": "invalid or missing gateway API key"})
+            await receive()  # the websocket.connect the server sends first
+            await send({"type": "websocket.accept"})
+            await send({"type": "websocket.close", "code": 1008, "reason": WEBSOCKET_REASON})
             return
-        body = orjson.dumps(err.to_dict())
+        body = orjson.dumps(gateway_key_invalid().to_dict())
         await send({
             "type": "http.response.start",
             "status": 401,

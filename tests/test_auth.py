@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from starlette.websockets import WebSocketDisconnect
 
 from openclaw_litellm.app import create_app
 from openclaw_litellm.config import OpenClawConfig
@@ -57,17 +57,42 @@ def test_valid_key_passes(client: TestClient, header: str) -> None:
     assert client.get("/v1/models", headers={"authorization": "Bearer second-key-abcdef"}).status_code == 200
 
 
-def test_websocket_without_key_is_closed_with_a_reason(client: TestClient) -> None:
-    with pytest.raises(WebSocketDisconnect) as closed:
-        with client.websocket_connect("/v1/chat/ws") as ws:
-            ws.receive_text()
-    assert closed.value.code == 1008
-    assert "API key" in closed.value.reason
+@pytest.fixture
+def ws_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The gateway under a real uvicorn: TestClient only emulates the ASGI server's side of a
+    refused handshake, so what a WebSocket client actually sees is checked here."""
+    from real_server import serving
+
+    monkeypatch.setenv("OPENCLAW_TEST_GATEWAY_KEY", GATEWAY_KEY)
+    config = OpenClawConfig.from_dict(
+        {
+            "serve": {"api_keys": ["${OPENCLAW_TEST_GATEWAY_KEY}"]},
+            "llms": {"local": {"provider": "vllm", "model": "m", "base_url": "http://127.0.0.1:9/v1"}},
+        }
+    )
+    with serving(create_app(config)) as url:
+        yield url.replace("http://", "ws://") + "/v1/chat/ws"
 
 
-def test_websocket_with_key_is_accepted(client: TestClient) -> None:
-    with client.websocket_connect("/v1/chat/ws", headers={"authorization": f"Bearer {GATEWAY_KEY}"}) as ws:
-        ws.send_text("not json")
-        frame = ws.receive_text()
-        assert frame.startswith('data: {"error"')
-        assert ws.receive_text() == "data: [DONE]\n\n"
+@pytest.mark.parametrize("headers", [{}, {"authorization": "Bearer wrong-key-000000"}], ids=["none", "wrong"])
+def test_websocket_without_a_valid_key_is_closed_1008_with_a_reason(ws_url: str, headers: dict[str, str]) -> None:
+    from websockets.exceptions import ConnectionClosedError
+    from websockets.sync.client import connect
+
+    with connect(ws_url, additional_headers=headers, open_timeout=5) as ws:
+        with pytest.raises(ConnectionClosedError) as closed:
+            ws.recv(timeout=5)
+    received = closed.value.rcvd
+    assert received is not None, "the server closed without a close frame"
+    assert received.code == 1008  # policy violation
+    assert "invalid_api_key" in received.reason and "gateway API key" in received.reason
+    assert GATEWAY_KEY not in received.reason
+
+
+def test_websocket_with_key_is_accepted(ws_url: str) -> None:
+    from websockets.sync.client import connect
+
+    with connect(ws_url, additional_headers={"authorization": f"Bearer {GATEWAY_KEY}"}, open_timeout=5) as ws:
+        ws.send("not json")
+        assert ws.recv(timeout=5).startswith('data: {"error"')
+        assert ws.recv(timeout=5) == "data: [DONE]\n\n"
