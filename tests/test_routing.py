@@ -219,8 +219,20 @@ def test_prompt_estimate_counts_messages_tools_and_images():
 # --- configuration ----------------------------------------------------------------------------
 
 
-def test_the_registry_and_the_config_know_the_same_strategies():
-    assert STRATEGIES == set(ROUTER_STRATEGIES) == {"first", "random", "round_robin", "rules", "llm", "cost"}
+EXTRA = {"rules": {"rules": [{"keywords": ["weather"], "model": "b"}]}, "llm": {"router_model": "c"}}
+
+
+async def test_every_strategy_the_config_accepts_builds_its_own_router_and_routes_auto():
+    """Each name config.py validates must reach a builder of its own (a name the registry
+    lacked would fail at startup; one mapped to the wrong strategy would route wrongly)."""
+    kinds = {}
+    for strategy in ROUTER_STRATEGIES:
+        router = Router(config({"strategy": strategy, **EXTRA.get(strategy, {})}))
+        kinds[strategy] = type(router.strategy)
+        candidates = await router.select(ask("what is the weather"))
+        assert candidates[0][0] in {"a", "b", "c"}, strategy
+    assert len(set(kinds.values())) == len(ROUTER_STRATEGIES), kinds
+    assert set(kinds) == STRATEGIES
 
 
 def test_an_unknown_strategy_is_a_startup_error_naming_file_and_key(tmp_path):
