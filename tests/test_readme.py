@@ -7,6 +7,7 @@ with ``.venv/bin/`` meaning the environment the tests run in.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -96,3 +97,27 @@ def test_readme_routing_yaml_starts_a_gateway_for_every_strategy() -> None:
         create_app(config)
         strategies.append(config.router.strategy)
     assert strategies == ["first", "random", "round_robin", "rules", "llm", "cost"]
+
+
+def test_readme_command_line_examples_run_as_written(tmp_path: Path) -> None:
+    """Each `llmrouter infer/chat` line of the README, run from the repo root (chat fed by stdin)."""
+    infer_one, infer_batch, chat = _commands(_blocks("Command line")[0])
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+    def run(command: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(command, shell=True, cwd=ROOT, env=env, input=stdin, capture_output=True, text=True, timeout=120)
+
+    one = run(infer_one)
+    assert one.returncode == 0, one.stderr
+    assert one.stdout.strip() == "Hi, how can I help you"
+
+    output = tmp_path / "answers.jsonl"
+    batch = run(infer_batch.replace("--output answers.jsonl", f"--output {output}"))
+    assert batch.returncode == 0, batch.stderr
+    answers = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
+    assert [a["id"] for a in answers] == [1, 2]
+    assert all(a["response"] == "Hi, how can I help you" for a in answers)
+
+    talk = run(chat, stdin="Hello!\n/exit\n")
+    assert talk.returncode == 0, talk.stderr
+    assert "Hello! It's nice to meet you." in talk.stdout
