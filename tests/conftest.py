@@ -510,3 +510,25 @@ async def asgi_gateway(config: object, prefix: bool | None = None):  # noqa: ANN
             yield client, app
     finally:
         await openai_compat.aclose_clients()
+
+
+@pytest.fixture(scope="module")
+def up():  # noqa: ANN201
+    """A fault-injecting OpenAI-compatible upstream (tests/test_faults_upstream.py), per module."""
+    from test_faults_upstream import FaultUpstream
+
+    with FaultUpstream() as stub:
+        yield stub
+
+
+@pytest.fixture(scope="module")
+def bad_token_stream_cassette(tmp_path_factory):  # noqa: ANN001, ANN201
+    """The recorded 403 (bad token) addressed to ConverseStream: AWS rejects both the same way."""
+    import yaml
+
+    data = yaml.safe_load((REFERENCE / "openllmetry/bedrock-historical-d4c2ca62/test_titan_converse_with_caching.yaml").read_text())
+    for interaction in data["interactions"]:
+        interaction["request"]["uri"] = interaction["request"]["uri"].replace("/converse", "/converse-stream")
+    path = tmp_path_factory.mktemp("cassettes") / "bad_token_stream.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path

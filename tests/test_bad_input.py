@@ -29,15 +29,8 @@ import httpx
 import pytest
 
 from conftest import ROOT
-from test_faults_upstream import FaultUpstream
 
 HELLO = [{"role": "user", "content": "hello"}]
-
-
-@pytest.fixture(scope="module")
-def up():
-    with FaultUpstream() as stub:
-        yield stub
 
 
 @pytest.fixture(scope="module")

@@ -19,17 +19,10 @@ import httpx
 import psutil
 import pytest
 
-from test_faults_upstream import FaultUpstream
 
 PROMPT = 1.0  # seconds from the client leaving to the upstream connection closing
 DROPS = 50
 HELLO = [{"role": "user", "content": "hello"}]
-
-
-@pytest.fixture(scope="module")
-def up():
-    with FaultUpstream() as stub:
-        yield stub
 
 
 @pytest.fixture(scope="module")

