@@ -1,0 +1,28 @@
+"""The one cost function prices what the usage says, cache reads and writes included."""
+
+import math
+
+from llmrouter.pricing import Prices, usage_cost
+
+
+def test_plain_usage_is_tokens_times_prices_per_million():
+    usage = {"prompt_tokens": 1_000, "completion_tokens": 500, "total_tokens": 1_500}
+    assert math.isclose(usage_cost(usage, {"input_price": 3.0, "output_price": 15.0}), 0.003 + 0.0075)
+
+
+def test_cached_input_is_priced_at_read_and_write_rates_not_twice():
+    usage = {
+        "prompt_tokens": 10_000,  # includes the cached part, as the gateway reports it
+        "completion_tokens": 0,
+        "prompt_tokens_details": {"cached_tokens": 8_000, "cache_write_tokens": 1_000},
+    }
+    # 1,000 uncached at 3.0 + 8,000 read at 0.3 + 1,000 written at 3.75
+    assert math.isclose(usage_cost(usage, Prices(3.0, 15.0)), (3_000 + 2_400 + 3_750) / 1e6)
+    explicit = Prices(3.0, 15.0, cache_read_price=0.5, cache_write_price=6.0)
+    assert math.isclose(usage_cost(usage, explicit), (3_000 + 4_000 + 6_000) / 1e6)
+
+
+def test_unpriced_model_and_odd_usage_cost_nothing_instead_of_failing():
+    assert usage_cost({"prompt_tokens": 10, "completion_tokens": 5}, {}) == 0.0
+    assert usage_cost(None, Prices(1.0, 1.0)) == 0.0
+    assert usage_cost({"prompt_tokens": "x", "completion_tokens": None}, Prices(1.0, 1.0)) == 0.0
