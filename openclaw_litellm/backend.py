@@ -18,9 +18,9 @@ from typing import Any
 from llmrouter import errors
 from llmrouter.utils import api_calling
 from llmrouter.utils.openai_shapes import normalize_chunk, normalize_completion
-from openclaw_litellm.config import LLMConfig, OpenClawConfig
+from llmrouter.config import LLMConfig, OpenClawConfig
 from openclaw_litellm.litellm_warmup import LiteLLMWarmup
-from openclaw_litellm.provider_params import chat_call, litellm_params
+from llmrouter.provider_params import chat_call, litellm_params
 
 __all__ = ["LLMBackend"]
 

@@ -9,7 +9,7 @@ import signal
 import sys
 
 from llmrouter.secrets import install_log_redaction
-from openclaw_litellm.config import ConfigError, OpenClawConfig
+from llmrouter.config import ConfigError, OpenClawConfig
 
 __all__ = ["run_from_cli"]
 
@@ -33,7 +33,7 @@ def run_from_cli(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    from openclaw_litellm.provider_params import register_config_secrets
+    from llmrouter.provider_params import register_config_secrets
 
     register_config_secrets(config)
     host = args.host or config.serve.host

@@ -12,9 +12,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from llmrouter.config import LLMConfig, OpenClawConfig
 from llmrouter.secrets import register_secret
 from llmrouter.utils.chat_call import ChatCall
-from openclaw_litellm.config import LLMConfig, OpenClawConfig
 
 __all__ = ["BEDROCK_CUSTOM_PROVIDER", "api_keys_for", "call_request", "chat_call", "litellm_params", "register_config_secrets"]
 

@@ -74,7 +74,7 @@ class ServeConfig(_Strict):
         return value
 
 
-# Names ``router.strategy`` accepts; openclaw_litellm.routing implements one class per name.
+# Names ``router.strategy`` accepts; llmrouter.routing implements one class per name.
 ROUTER_STRATEGIES = ("first", "random", "round_robin", "rules", "llm", "cost")
 
 
