@@ -10,6 +10,7 @@ import sys
 
 from llmrouter.secrets import install_log_redaction
 from llmrouter.config import ConfigError, OpenClawConfig
+from llmrouter.providers import BEDROCK
 
 __all__ = ["run_from_cli"]
 
@@ -58,7 +59,7 @@ def run_from_cli(args: argparse.Namespace) -> int:
             )
     for name, llm in config.llms.items():
         where = f"region {llm.aws_region or 'default chain'}" if llm.is_bedrock else llm.base_url
-        log.info("model %-24s %s %s (%s)", name, "bedrock" if llm.is_bedrock else llm.provider, llm.model, where)
+        log.info("model %-24s %s %s (%s)", name, BEDROCK if llm.is_bedrock else llm.provider, llm.model, where)
     log.info("OpenClaw gateway on http://%s:%d (OpenAI base URL http://%s:%d/v1)", host, port, host, port)
     _exit_cleanly_on_sigterm()
     from openclaw_litellm.websocket import max_message_bytes
