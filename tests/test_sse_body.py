@@ -1,8 +1,9 @@
-"""The chat endpoint's SSE body closes the upstream stream as soon as it is itself closed.
+"""A streamed body closes the upstream stream as soon as it is itself closed.
 
 When a client leaves mid-answer the body generator is closed; the upstream stream it reads
 (a pooled HTTP connection, a Bedrock call) must close then, not whenever the garbage
-collector gets to it. The WebSocket and Responses paths do the same (``aclosing``).
+collector gets to it. Chat SSE, Responses SSE and WebSocket share this one loop
+(:func:`~openclaw_litellm.guarded_stream.guarded_stream`); only their frames differ.
 """
 
 from __future__ import annotations
@@ -11,7 +12,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from llmrouter import errors
-from openclaw_litellm.app import _sse
+from openclaw_litellm import sse
+from openclaw_litellm.guarded_stream import guarded_stream
+
+
+def _sse(chunks: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
+    return guarded_stream(chunks, sse.ChatFrames(), "chat")
 
 
 class Upstream:
