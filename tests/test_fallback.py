@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from conftest import StubReply, asgi_gateway, openai_completion_body, openai_sse_parts, sse_events
+from conftest import asgi_gateway, sse_events
+from loopback import StubReply, openai_completion_body, openai_sse_parts
 from llmrouter import errors
 from openclaw_litellm.cooldown import Cooldowns
 

@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from conftest import CASSETTES, replay_upstream, sse_events
-from test_faults_upstream import closed_port
+from fault_upstream import closed_port
 
 TIMEOUT = 1.0  # serve.timeout of the gateway under test
 QUICK = 1.5  # seconds within which a fault that needs no timeout must be reported

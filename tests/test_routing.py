@@ -12,7 +12,8 @@ import random
 
 import pytest
 
-from conftest import StubReply, asgi_gateway, openai_completion_body
+from conftest import asgi_gateway
+from loopback import StubReply, openai_completion_body
 from llmrouter import errors
 from openclaw_litellm.config import ROUTER_STRATEGIES, ConfigError, OpenClawConfig
 from openclaw_litellm.routing import AUTO, STRATEGIES, Router

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from conftest import StubReply, asgi_gateway, openai_completion_body
+from conftest import asgi_gateway
+from loopback import StubReply, openai_completion_body
 from openclaw_litellm.backend import LLMBackend
 from openclaw_litellm.config import OpenClawConfig
 from openclaw_litellm.routing import Router

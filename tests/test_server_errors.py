@@ -16,7 +16,8 @@ import httpx
 import openai
 import pytest
 
-from conftest import StubReply, converse_body, openai_completion_body, openai_sse_parts, recorded_converse_stream_frames, replay_upstream, sse_events
+from conftest import replay_upstream, sse_events
+from loopback import StubReply, converse_body, openai_completion_body, openai_sse_parts, recorded_converse_stream_frames
 
 INVALID_MODEL = "opentelemetry-python-contrib/botocore/test_converse_with_invalid_model.yaml"
 INVALID_MODEL_STREAM = "opentelemetry-python-contrib/botocore/test_converse_stream_with_invalid_model.yaml"

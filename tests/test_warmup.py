@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import StubReply, openai_completion_body
+from loopback import StubReply, openai_completion_body
 from openclaw_litellm import litellm_warmup
 from openclaw_litellm.app import create_app
 from openclaw_litellm.config import OpenClawConfig
