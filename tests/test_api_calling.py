@@ -13,7 +13,6 @@ import subprocess
 import sys
 import sysconfig
 import textwrap
-import time
 from pathlib import Path
 from typing import Any
 
@@ -237,12 +236,10 @@ def test_boto3_missing_gives_the_install_hint(tmp_path, how):
 
 def test_timeout_openai_compatible(upstream):
     server = upstream(lambda got: StubReply(200, completion_body("too late"), delay=3))
-    started = time.perf_counter()
     result = call_api({"api_name": "slow-model", "api_endpoint": f"{server.url}/v1", "query": "hi"}, timeout=0.5, max_retries=0)
-    elapsed = time.perf_counter() - started
     assert result["error_code"] == "upstream_timeout"
     assert "timed out after 0.5 s" in result["error"] and "'slow-model'" in result["error"]
-    assert elapsed < 2.0
+    assert server.completed == 0  # it gave up before the answer due at 3 s (no wall clock needed)
     assert len(server.requests) == 1
 
 
@@ -251,13 +248,11 @@ def test_timeout_bedrock_through_endpoint_override(upstream):
 
     load_litellm()  # the import is not what is being timed
     server = upstream(lambda got: StubReply(200, {}, delay=3))
-    started = time.perf_counter()
     result = call_api(bedrock("amazon.titan-text-lite-v1", api_endpoint=server.url), timeout=0.5, max_retries=0)
-    elapsed = time.perf_counter() - started
     assert result["error_code"] == "upstream_timeout"
     assert "'amazon.titan-text-lite-v1' in region 'us-east-1'" in result["error"]
     assert "timed out after 0.5 s" in result["error"]
-    assert elapsed < 2.5
+    assert server.completed == 0  # it gave up before the answer due at 3 s
     assert [r.path for r in server.requests] == ["/model/amazon.titan-text-lite-v1/converse"]
 
 
