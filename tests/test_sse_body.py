@@ -50,3 +50,14 @@ async def test_a_failure_mid_stream_is_an_error_event_then_done():
     assert frames[-1] == b"data: [DONE]\n\n"
     assert b'"code":"upstream_interrupted"' in frames[-2]
     assert upstream.closed
+
+
+async def test_an_unexpected_exception_mid_stream_is_the_internal_error_event_not_a_traceback(caplog):
+    async def chunks() -> AsyncIterator[dict[str, Any]]:
+        yield {"object": "chat.completion.chunk", "i": 0}
+        raise RuntimeError("a bug, with /site-packages/ in its traceback")
+
+    frames = [frame async for frame in _sse(chunks())]
+    assert frames[-1] == b"data: [DONE]\n\n"
+    assert b"The stream failed unexpectedly" in frames[-2] and b"site-packages" not in frames[-2]
+    assert "chat stream failed" in caplog.text  # the traceback goes to the log, not the client
