@@ -12,7 +12,8 @@ import random
 
 import pytest
 
-from conftest import StubReply, asgi_gateway, openai_completion_body
+from conftest import asgi_gateway
+from loopback import StubReply, openai_completion_body
 from llmrouter import errors
 from llmrouter.config import ROUTER_STRATEGIES, ConfigError, OpenClawConfig
 from llmrouter.routing import AUTO, STRATEGIES, Router

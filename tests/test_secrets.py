@@ -28,7 +28,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import ROOT, StubReply, converse_body, openai_completion_body, openai_sse_parts, recorded_converse_stream_frames, sse_events
+from conftest import ROOT, sse_events
+from loopback import StubReply, converse_body, openai_completion_body, openai_sse_parts, recorded_converse_stream_frames
 
 PROVIDER_KEY = "prov-planted-3f9a1c7e5b2d8a"
 AWS_SECRET = "awssecret-planted-9b8c7d6e5f4a3b2c1d0e"

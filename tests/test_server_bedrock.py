@@ -10,7 +10,8 @@ import httpx
 import pytest
 import yaml
 
-from conftest import REFERENCE, StubReply, converse_body, recorded_converse_stream_frames, replay_upstream
+from conftest import REFERENCE, replay_upstream
+from loopback import StubReply, converse_body, recorded_converse_stream_frames
 from llmrouter.config import OpenClawConfig
 
 BEDROCK = "opentelemetry-python-contrib/botocore/test_converse_with_content.yaml"

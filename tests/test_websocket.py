@@ -12,7 +12,8 @@ import logging
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import StubReply, openai_sse_parts, replay, replay_upstream
+from conftest import replay, replay_upstream
+from loopback import StubReply, openai_sse_parts
 from openclaw_litellm.app import create_app
 from llmrouter.config import OpenClawConfig
 
