@@ -11,6 +11,7 @@ import itertools
 import logging
 import threading
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 import httpx2 as httpx  # why httpx2: see llmrouter.utils.http_client
@@ -18,7 +19,7 @@ import orjson
 
 from llmrouter import errors
 from llmrouter.utils.chat_call import ChatCall
-from llmrouter.utils.http_client import borrowed_or_own
+from llmrouter.utils.http_client import pooled_client
 from llmrouter.utils.openai_shapes import normalize_completion
 
 __all__ = ["achat", "astream", "next_key"]
@@ -84,10 +85,12 @@ def _fail(exc: Exception, call: ChatCall) -> errors.GatewayError:
 
 async def achat(call: ChatCall, client: httpx.AsyncClient | None = None) -> dict[str, Any]:
     """One call as a normalized ``chat.completion`` dict, through ``client`` (or a client of its own)."""
+    if client is None:
+        async with pooled_client() as own:
+            return await achat(call, own)
     url, headers, body = _request(call, stream=False)
     try:
-        async with borrowed_or_own(client) as http:
-            response = await http.post(url, content=body, headers=headers, timeout=call.timeout)
+        response = await client.post(url, content=body, headers=headers, timeout=call.timeout)
     except Exception as exc:  # httpx errors, and replay's "not recorded"
         raise _fail(exc, call) from None
     if response.status_code >= 400:
@@ -116,10 +119,16 @@ def _is_openai_shaped(data: Any) -> bool:
 async def astream(call: ChatCall, client: httpx.AsyncClient | None = None) -> AsyncIterator[dict[str, Any]]:
     """Parsed ``chat.completion.chunk`` dicts, relayed as the provider sends them, through
     ``client`` (or a client of its own)."""
+    if client is None:
+        # aclosing: a consumer that stops early closes the upstream stream before the client.
+        async with pooled_client() as own, aclosing(astream(call, own)) as chunks:
+            async for chunk in chunks:
+                yield chunk
+        return
     url, headers, body = _request(call, stream=True)
     finished = False  # a finish_reason was seen: the answer is complete even without [DONE]
     try:
-        async with borrowed_or_own(client) as http, http.stream("POST", url, content=body, headers=headers, timeout=call.timeout) as response:
+        async with client.stream("POST", url, content=body, headers=headers, timeout=call.timeout) as response:
             if response.status_code >= 400:
                 raise _http_error(call, response.status_code, await response.aread(), response.headers)
             async for line in response.aiter_lines():
