@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from llmrouter.secrets import install_log_redaction
-from llmrouter.utils import openai_compat
+from llmrouter.utils.http_client import AsyncClient
 from openclaw_litellm import sse
 from openclaw_litellm._http import answer, inline_refs, install_error_handlers, json_response, read_body
 from openclaw_litellm.auth import ApiKeyMiddleware
@@ -33,12 +33,18 @@ __all__ = ["create_app"]
 
 
 
-def create_app(config: OpenClawConfig, *, prefix: bool | None = None, warmup: LiteLLMWarmup | None = None) -> FastAPI:
-    """The gateway for ``config``; ``prefix`` overrides ``serve.show_model_prefix``."""
+def create_app(
+    config: OpenClawConfig, *, prefix: bool | None = None, warmup: LiteLLMWarmup | None = None, client: AsyncClient | None = None
+) -> FastAPI:
+    """The gateway for ``config``; ``prefix`` overrides ``serve.show_model_prefix``.
+
+    ``client``: the HTTP client for OpenAI-compatible upstreams, owned (and closed) by the
+    caller; by default the backend opens its own and the app's lifespan closes it.
+    """
     # Also when embedded in another server: no configured key in any log line or error.
     install_log_redaction()
     register_config_secrets(config)
-    backend = LLMBackend(config, warmup)
+    backend = LLMBackend(config, warmup, client)
     router = Router(config)
     service = ChatService(router, backend, config.serve.show_model_prefix if prefix is None else prefix)
     created = int(time.time())
@@ -48,7 +54,7 @@ def create_app(config: OpenClawConfig, *, prefix: bool | None = None, warmup: Li
         if backend.has_bedrock:
             backend.warmup.start()  # in a thread: /health answers meanwhile
         yield
-        await openai_compat.aclose_clients()
+        await backend.aclose()
 
     app = FastAPI(title="OpenClaw gateway", version="0.1.0", lifespan=lifespan)
     app.state.config = config

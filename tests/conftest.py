@@ -139,10 +139,9 @@ def sse_events(text: str) -> list[object]:
 async def asgi_gateway(config: object, prefix: bool | None = None):  # noqa: ANN201 - yields (httpx.AsyncClient, app)
     """``async with asgi_gateway(config_dict) as (client, app):`` the app served in-process
     (httpx's ASGI transport, no socket to the gateway; its upstreams are real loopback servers).
-    The pooled upstream client of this event loop is closed on the way out."""
+    The backend's pooled upstream client is closed on the way out, as the app's lifespan would."""
     import httpx
 
-    from llmrouter.utils import openai_compat
     from openclaw_litellm.app import create_app
     from llmrouter.config import OpenClawConfig
 
@@ -153,7 +152,7 @@ async def asgi_gateway(config: object, prefix: bool | None = None):  # noqa: ANN
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway", timeout=30) as client:
             yield client, app
     finally:
-        await openai_compat.aclose_clients()
+        await app.state.backend.aclose()
 
 
 @pytest.fixture(scope="module")

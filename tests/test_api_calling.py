@@ -370,7 +370,9 @@ def test_batch_order_is_input_order_not_finish_order(upstream):
 
 @pytest.fixture
 def fast_backoff(monkeypatch):
-    monkeypatch.setattr(api_calling, "_BACKOFF_BASE", 0.01)
+    from llmrouter.utils import retrying
+
+    monkeypatch.setattr(retrying, "BACKOFF_BASE", 0.01)
 
 
 def _fail_then_succeed(status: int, failures: int):
