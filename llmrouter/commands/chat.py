@@ -120,7 +120,7 @@ class _Repl:
         return line if line else None
 
     def _turn(self, loop: asyncio.AbstractEventLoop, text: str) -> None:
-        from llmrouter import errors
+        from llmrouter.error_classify import classify
         from llmrouter.utils.chat_call import from_request
 
         request = {**self.choice.request, "messages": self.conversation.with_user(text)}
@@ -147,7 +147,7 @@ class _Repl:
         except Exception as exc:
             self._end_line()
             provider = self.choice.llm.provider_label
-            err = errors.classify(exc, provider=provider, model_id=self.choice.llm.model, region=self.choice.llm.aws_region)
+            err = classify(exc, provider=provider, model_id=self.choice.llm.model, region=self.choice.llm.aws_region)
             print_error(err.message)
             self.failures += 1
             return
