@@ -66,7 +66,7 @@ class LLMBackend:
             return await api_calling.achat(chat_call(llm, self.config, messages, params, self.timeout), client=self.client)
         litellm = await self._litellm(llm)
         try:
-            response = await litellm.acompletion(messages=messages, **params, **litellm_params(llm, self.timeout))
+            response = await litellm.acompletion(messages=messages, client=self.client, **params, **litellm_params(llm, self.timeout))
         except Exception as exc:
             raise self._bedrock_error(exc, llm) from None
         return normalize_completion(response)
@@ -81,7 +81,7 @@ class LLMBackend:
         litellm = await self._litellm(llm)
         try:
             stream = await litellm.acompletion(
-                messages=messages, stream=True, stream_options={"include_usage": True},
+                messages=messages, stream=True, stream_options={"include_usage": True}, client=self.client,
                 **params, **litellm_params(llm, self.timeout),
             )
             async for chunk in stream:

@@ -4,6 +4,9 @@
 lands here; the handler turns LiteLLM's arguments back into a call_api request and runs it
 through :mod:`llmrouter.utils.api_calling`, the same code ``llmrouter infer`` and ``chat``
 use, so the CLI and the server share Bedrock's parameters, retries and error catalog.
+
+The server hands its pooled HTTP client through ``litellm.acompletion(..., client=...)``;
+LiteLLM passes it to the handler untouched, and the Converse call goes out on it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from litellm import CustomLLM, ModelResponse
 from llmrouter.utils import api_calling
 from llmrouter.providers import BEDROCK, DEFAULT_TIMEOUT_S, OPENAI_PARAMS
 from llmrouter.utils.chat_call import ChatCall, from_request
+from llmrouter.utils.http_client import AsyncClient
 
 __all__ = ["BedrockHandler"]
 
@@ -35,6 +39,11 @@ def _call(model: str, messages: list, api_base: str | None, optional_params: dic
         timeout=float(seconds),
     )
     return from_request(request)
+
+
+def _pooled(client: Any) -> AsyncClient | None:
+    """The caller's pooled client; anything else LiteLLM may pass (its own handlers) is not ours."""
+    return client if isinstance(client, AsyncClient) else None
 
 
 def _generic_chunks(chunk: dict[str, Any]) -> list[dict[str, Any]]:
@@ -72,7 +81,7 @@ class BedrockHandler(CustomLLM):
                           acompletion: Any = None, litellm_params: dict | None = None, logger_fn: Any = None,
                           headers: dict | None = None, timeout: Any = None, client: Any = None) -> ModelResponse:
         call = _call(model, messages, api_base, optional_params, litellm_params, timeout)
-        completion = await api_calling.achat(call)
+        completion = await api_calling.achat(call, client=_pooled(client))
         return ModelResponse(**completion)
 
     async def astreaming(self, model: str, messages: list, api_base: str, custom_prompt_dict: dict, model_response: ModelResponse,
@@ -80,6 +89,6 @@ class BedrockHandler(CustomLLM):
                          acompletion: Any = None, litellm_params: dict | None = None, logger_fn: Any = None,
                          headers: dict | None = None, timeout: Any = None, client: Any = None) -> AsyncIterator[dict[str, Any]]:
         call = _call(model, messages, api_base, optional_params, litellm_params, timeout)
-        async for chunk in api_calling.astream_chat(call):
+        async for chunk in api_calling.astream_chat(call, client=_pooled(client)):
             for generic in _generic_chunks(chunk):
                 yield generic

@@ -38,7 +38,7 @@ from llmrouter import errors
 from llmrouter.utils.api_keys import resolve_api_keys
 from llmrouter.utils.batching import BATCH_CONCURRENCY, bounded
 from llmrouter.utils.call_results import failure_result, success_result
-from llmrouter.providers import CALL_API_TIMEOUT_S, is_bedrock
+from llmrouter.providers import CALL_API_TIMEOUT_S
 from llmrouter.utils.chat_call import from_request
 from llmrouter.utils.http_client import AsyncClient, borrowed_or_own
 from llmrouter.utils.retrying import achat, astream_chat
@@ -95,10 +95,7 @@ async def acall_api(
 
 
 def _client_for(requests: list[Any], client: AsyncClient | None) -> contextlib.AbstractAsyncContextManager[AsyncClient | None]:
-    """The client to use: the one handed in, else one for this batch, else none for an
-    all-Bedrock batch (LiteLLM brings its own; a new client costs ~0.2 s once per process)."""
-    if client is None and all(isinstance(r, dict) and is_bedrock(r.get("service")) for r in requests):
-        return contextlib.nullcontext()
+    """The client to use: the one handed in, else one for this batch (Bedrock calls use it too)."""
     return borrowed_or_own(client)
 
 

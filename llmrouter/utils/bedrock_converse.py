@@ -1,8 +1,10 @@
-"""AWS Bedrock through LiteLLM's Converse route: parameters, region, and the two calls.
+"""AWS Bedrock's Converse: parameters, region, and the two calls.
 
-Credentials come from boto3's standard chain (env vars, shared files and profiles, SSO,
-instance roles), which LiteLLM's SigV4 signer uses when no key is passed. The region is
-resolved here, before the call, so that it can be named in logs and error messages.
+The calls go through :mod:`llmrouter.utils.converse_wire` (LiteLLM's Converse transformation
+and event-stream decoder, botocore's SigV4, the pooled HTTP client), not a second
+``litellm.acompletion``. Credentials come from boto3's standard chain (env vars, shared files
+and profiles, SSO, instance roles). The region is resolved here, before the call, so that it
+can be named in logs and error messages.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from typing import Any
 from llmrouter import errors
 from llmrouter.error_classify import classify
 from llmrouter.providers import BEDROCK, BEDROCK_PARAMS
+from llmrouter.utils import converse_wire
 from llmrouter.utils.chat_call import ChatCall
-from llmrouter.utils.litellm_setup import load_litellm
+from llmrouter.utils.http_client import AsyncClient
 from llmrouter.utils.openai_shapes import normalize_chunk, normalize_completion
 
 __all__ = ["achat", "astream", "history_tools", "litellm_kwargs", "resolve_region"]
@@ -133,14 +136,14 @@ def litellm_kwargs(call: ChatCall, region: str) -> dict[str, Any]:
     return kwargs
 
 
-def _prepare(call: ChatCall) -> tuple[Any, str]:
+def _prepare(call: ChatCall) -> str:
     _check_images(call.messages, call.model_id)
     _require_boto3()
     region = resolve_region(call.region, call.aws_profile)
     if not region:
         raise errors.region_missing(call.model_id)
     call.region = region
-    return load_litellm(), region
+    return region
 
 
 def _fail(exc: BaseException, call: ChatCall) -> errors.GatewayError:
@@ -160,26 +163,23 @@ def _is_filler(chunk: dict[str, Any], first: bool) -> bool:
     return not delta.get("content") and not delta.get("tool_calls") and choice["finish_reason"] is None
 
 
-async def achat(call: ChatCall) -> dict[str, Any]:
-    """One Converse call: an OpenAI ``chat.completion`` dict."""
-    litellm, region = _prepare(call)
+async def achat(call: ChatCall, client: AsyncClient | None = None) -> dict[str, Any]:
+    """One Converse call: an OpenAI ``chat.completion`` dict (``client``: the pooled one)."""
+    region = _prepare(call)
     try:
-        response = await litellm.acompletion(**litellm_kwargs(call, region))
+        response = await converse_wire.complete(litellm_kwargs(call, region), client)
     except Exception as exc:
         raise _fail(exc, call) from None
     log.debug("bedrock model=%s region=%s ok", call.model_id, region)
     return normalize_completion(response, model=call.model_id)
 
 
-async def astream(call: ChatCall) -> AsyncIterator[dict[str, Any]]:
+async def astream(call: ChatCall, client: AsyncClient | None = None) -> AsyncIterator[dict[str, Any]]:
     """One ConverseStream call: OpenAI ``chat.completion.chunk`` dicts as they arrive."""
-    litellm, region = _prepare(call)
+    region = _prepare(call)
     first = True
     try:
-        stream = await litellm.acompletion(
-            **litellm_kwargs(call, region), stream=True, stream_options={"include_usage": True}
-        )
-        async for chunk in stream:
+        async for chunk in converse_wire.stream(litellm_kwargs(call, region), client):
             out = normalize_chunk(chunk, model=call.model_id)
             if _is_filler(out, first):
                 continue

@@ -2,8 +2,8 @@
 
 :func:`achat` and :func:`astream_chat` are what the server's ``LLMBackend``, the LiteLLM
 custom handler for Bedrock, ``llmrouter chat`` and :func:`~llmrouter.utils.api_calling.acall_api`
-call. OpenAI-compatible calls go through the HTTP client they are handed
-(:mod:`llmrouter.utils.http_client`); Bedrock calls go through LiteLLM, which brings its own.
+call. Both OpenAI-compatible and Bedrock calls go through the HTTP client they are handed
+(:mod:`llmrouter.utils.http_client`).
 """
 
 from __future__ import annotations
@@ -26,13 +26,13 @@ BACKOFF_BASE = 0.5  # seconds before the first retry (doubling, see llmrouter.ut
 
 def _complete(call: ChatCall, client: AsyncClient | None) -> Any:
     if call.provider == BEDROCK:
-        return bedrock_converse.achat(call)
+        return bedrock_converse.achat(call, client)
     return openai_compat.achat(call, client)
 
 
 def _stream(call: ChatCall, client: AsyncClient | None) -> AsyncIterator[dict[str, Any]]:
     if call.provider == BEDROCK:
-        return bedrock_converse.astream(call)
+        return bedrock_converse.astream(call, client)
     return openai_compat.astream(call, client)
 
 

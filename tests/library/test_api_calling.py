@@ -269,14 +269,18 @@ _CONVERSE_BODY = json.dumps(
 
 @pytest.fixture
 def bedrock_urls(monkeypatch) -> list[str]:
-    """Every URL LiteLLM's httpx client sends to; each gets a minimal Converse 200."""
+    """Every URL a Bedrock call sends to (on httpx2, the pooled client's stack, or httpx); each
+    gets a minimal Converse 200."""
+    import httpx2
+
     seen: list[str] = []
 
-    async def transport(self, request: httpx.Request) -> httpx.Response:
-        seen.append(str(request.url))
-        return httpx.Response(200, headers={"content-type": "application/json"}, content=_CONVERSE_BODY, request=request)
+    for lib in (httpx, httpx2):
+        async def transport(self, request, lib=lib):  # noqa: ANN001, ANN202
+            seen.append(str(request.url))
+            return lib.Response(200, headers={"content-type": "application/json"}, content=_CONVERSE_BODY, request=request)
 
-    monkeypatch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", transport)
+        monkeypatch.setattr(lib.AsyncHTTPTransport, "handle_async_request", transport)
     return seen
 
 
