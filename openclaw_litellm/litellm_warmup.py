@@ -1,8 +1,9 @@
 """Load LiteLLM in the background and register the Bedrock custom provider.
 
 ``import litellm`` takes seconds. The server answers ``/health`` at once and warms LiteLLM
-in a thread when its config has Bedrock models; the first Bedrock request waits for the
-warm-up, requests to other models never do.
+in a thread when its config has Bedrock models, and runs one Bedrock transformation with no
+network so that the first Bedrock request is as fast as the next; the first Bedrock request
+waits for the warm-up, requests to other models never do.
 """
 
 from __future__ import annotations
@@ -14,8 +15,13 @@ import threading
 import time
 from typing import Any
 
-from llmrouter.utils.litellm_setup import load_litellm
+import httpx2
+
 from llmrouter.provider_params import BEDROCK_CUSTOM_PROVIDER
+from llmrouter.utils import converse_wire
+from llmrouter.utils.converse_wire import CANNED_ANSWER
+from llmrouter.utils.http_client import pooled_client
+from llmrouter.utils.litellm_setup import load_litellm
 
 __all__ = ["LiteLLMWarmup"]
 
@@ -33,7 +39,37 @@ def _load_and_register() -> Any:
         ]
         # LiteLLM reads the map into its provider registry only when told to.
         litellm.utils.custom_llm_setup()
+    _warm_bedrock_path(litellm)
     return litellm
+
+
+class _CannedConverse(httpx2.AsyncBaseTransport):
+    """Answers every request with a canned Converse answer. Not one of the transports vcrpy
+    patches, so a warm-up under ``--record`` / ``--replay`` neither records nor needs a cassette."""
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, json=CANNED_ANSWER, request=request)
+
+
+def _warm_bedrock_path(litellm: Any) -> None:
+    """One Bedrock call end to end (LiteLLM's custom provider, call_api, LiteLLM's Converse
+    transformation, SigV4) on a canned transport, plus the streaming side's first-use loads:
+    without it the first real request pays ~1 s of lazy imports and model builds."""
+    started = time.perf_counter()
+    try:
+        converse_wire.warm_up()
+
+        async def one_call() -> None:
+            async with pooled_client(_CannedConverse()) as client:
+                await litellm.acompletion(
+                    model=f"{BEDROCK_CUSTOM_PROVIDER}/amazon.nova-lite-v1:0", messages=[{"role": "user", "content": "-"}],
+                    aws_region_name="us-east-1", api_base="http://warm-up.invalid", client=client, max_tokens=1, timeout=5.0,
+                )
+
+        asyncio.run(one_call())
+    except Exception as exc:  # no credentials yet, say: the first request reports it properly
+        log.info("Bedrock warm-up call skipped: %s", type(exc).__name__)
+    log.debug("Bedrock path warmed in %.2f s", time.perf_counter() - started)
 
 
 class LiteLLMWarmup:

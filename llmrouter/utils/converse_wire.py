@@ -190,3 +190,53 @@ def _openai_chunk(event: Any, model_id: str, first: bool) -> dict[str, Any] | No
         chunk["choices"] = []
         return chunk
     return chunk if news else None
+
+
+
+async def _no_bytes() -> AsyncIterator[bytes]:
+    return
+    yield b""  # an async generator with nothing in it
+
+
+async def _decode_nothing(decoder: Any) -> None:
+    """Run the decoder over an empty body: it loads the event types it knows, then (rightly)
+    complains that no event came."""
+    try:
+        async for _ in decoder.aiter_bytes(_no_bytes(), response_headers={}):
+            pass
+    except Exception:  # BedrockError: "decoded to no events"
+        pass
+
+
+# A Converse answer, for warming up without a network (see :func:`warm_up`).
+CANNED_ANSWER = {"output": {"message": {"role": "assistant", "content": [{"text": "-"}]}}, "stopReason": "end_turn",
+                 "usage": {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2}, "metrics": {"latencyMs": 1}}
+
+
+def warm_up() -> None:
+    """LiteLLM's and botocore's first-use costs on the streaming side, with no network.
+
+    A ConverseStream needs botocore's bedrock-runtime service model (the event-stream
+    shapes, the slowest thing to load on first use), the decoder's pydantic event models,
+    and anyio's asyncio backend (httpcore2's locks). The server's warm-up thread calls this,
+    and sends one non-streamed call through a canned transport for the rest
+    (:mod:`openclaw_litellm.litellm_warmup`). Blocking; call it from a thread.
+    """
+    import asyncio
+
+    import anyio
+
+    from llmrouter.utils.http_client import tls_context
+
+    model_id = "amazon.nova-lite-v1:0"
+    kwargs = {"model": f"{_PREFIX}{model_id}", "aws_region_name": "us-east-1", "timeout": 1.0,
+              "messages": [{"role": "user", "content": "-"}]}
+    asyncio.run(build_request(kwargs, streaming=True))
+    asyncio.run(anyio.sleep(0))
+    decoder = _litellm_parts()["decoder"](model=model_id)
+    decoder._response_stream_shape()
+    asyncio.run(_decode_nothing(decoder))
+    for event in ({"role": "assistant"}, {"contentBlockIndex": 0, "delta": {"text": "-"}}, {"contentBlockIndex": 0},
+                  {"stopReason": "end_turn"}, {"usage": CANNED_ANSWER["usage"], "metrics": CANNED_ANSWER["metrics"]}):
+        _openai_chunk(decoder.chunk_parser(chunk_data=event), model_id, first=True)
+    tls_context()  # the pooled client's trust store, which a Bedrock-only server loads on its first call

@@ -29,7 +29,7 @@ import httpx2 as httpx
 
 from llmrouter.providers import DEFAULT_TIMEOUT_S
 
-__all__ = ["AsyncClient", "AsyncBaseTransport", "borrowed_or_own", "pooled_client"]
+__all__ = ["AsyncClient", "AsyncBaseTransport", "borrowed_or_own", "pooled_client", "tls_context"]
 
 AsyncClient = httpx.AsyncClient
 AsyncBaseTransport = httpx.AsyncBaseTransport
@@ -43,11 +43,16 @@ def pooled_client(transport: httpx.AsyncBaseTransport | None = None) -> httpx.As
     """
     return httpx.AsyncClient(
         transport=transport,
-        verify=_tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")),
+        verify=tls_context(),
         timeout=httpx.Timeout(DEFAULT_TIMEOUT_S, connect=10.0),
         limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200),
         http2=False,
     )
+
+
+def tls_context() -> ssl.SSLContext:
+    """The TLS context every pooled client uses (built on first use; a warm-up may call it)."""
+    return _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
 
 
 @functools.lru_cache(maxsize=4)
