@@ -70,12 +70,10 @@ class _Repl:
         self.failures = 0
         self._line_open = False  # part of an answer is on stdout without its newline
         # The session runs the event loop, so it owns the pooled HTTP client (closed in _close);
-        # Bedrock goes through LiteLLM, which brings its own.
-        self.client: Any = None
-        if not choice.llm.is_bedrock:
-            from llmrouter.utils.http_client import pooled_client
+        # Bedrock calls use it too.
+        from llmrouter.utils.http_client import pooled_client
 
-            self.client = pooled_client()
+        self.client: Any = pooled_client()
 
     def run(self) -> int:
         if self.interactive:

@@ -165,9 +165,9 @@ async def _run_batch(
         out.flush()
 
     options = _call_options(args, choice)
-    # The command runs the loop, so it owns the pooled client (none for Bedrock: LiteLLM's own).
+    # The command runs the loop, so it owns the pooled client (Bedrock calls use it too).
     async with contextlib.AsyncExitStack() as stack:
-        client = None if choice.llm.is_bedrock else await stack.enter_async_context(pooled_client())
+        client = await stack.enter_async_context(pooled_client())
 
         async def answer(index: int, item: dict[str, Any]) -> tuple[int, dict[str, Any]]:
             request = build_request(item, choice, args.system_prompt)
