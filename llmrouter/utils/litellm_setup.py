@@ -46,5 +46,30 @@ def load_litellm() -> Any:
             # (every failure reaches the user through our error catalog anyway).
             for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
                 logging.getLogger(name).setLevel(logging.ERROR)
+            _defer_default_encoding()
             _module = litellm
     return _module
+
+
+class _EncodingOnFirstUse:
+    """A tokenizer that loads itself when something first uses it."""
+
+    def __init__(self, load: Any) -> None:
+        object.__setattr__(self, "_load", load)
+        object.__setattr__(self, "_encoding", None)
+
+    def __getattr__(self, name: str) -> Any:
+        if self._encoding is None:
+            object.__setattr__(self, "_encoding", self._load())
+        return getattr(self._encoding, name)
+
+
+def _defer_default_encoding() -> None:
+    """``completion()`` hands every custom provider ``encoding=`` its default tokenizer, which
+    it loads on first use (tiktoken's cl100k_base: +40 MB resident). Our Bedrock handler never
+    reads it and token counting is off, so it is loaded only if something does use it.
+    (LiteLLM has no setting for this; its lazy cache is filled with a lazy loader instead.)"""
+    import litellm.main as main
+
+    if getattr(main, "_encoding_cache", False) is None and hasattr(main, "_load_default_encoding"):
+        main._encoding_cache = _EncodingOnFirstUse(main._load_default_encoding)
