@@ -1,4 +1,4 @@
-"""``llmrouter serve | infer | chat``.
+"""``llmrouter serve | infer | chat | train | route | eval``.
 
 Only argparse is imported here: each command imports what it needs when it runs, so that
 ``llmrouter --help`` never pays for LiteLLM (seconds) or FastAPI.
@@ -55,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--temperature", type=float, default=0.7)
     chat.add_argument("--top-p", type=float, default=0.9)
     chat.add_argument("--timeout", type=float, help="seconds per answer (default: the model's `timeout`, else 60)")
+    # Learned routing: argparse only here; numpy/scikit-learn load when the command runs.
+    from llmrouter.commands import eval_router, route, train
+
+    train.add_parser(sub)
+    route.add_parser(sub)
+    eval_router.add_parser(sub)
     for command in (serve, infer, chat):
         cassettes = command.add_argument_group("record and replay (upstream traffic as vcrpy cassettes)")
         mode = cassettes.add_mutually_exclusive_group()
@@ -70,11 +76,26 @@ def _version() -> str:
     return __version__
 
 
+_OFFLINE_COMMANDS = {
+    "train": "llmrouter.commands.train",
+    "route": "llmrouter.commands.route",
+    "eval": "llmrouter.commands.eval_router",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command is None:
         build_parser().print_help()
         return 2
+    offline = _OFFLINE_COMMANDS.get(args.command)
+    if offline is not None:  # no provider calls: no record/replay
+        import importlib
+
+        try:
+            return importlib.import_module(offline).run_from_cli(args)
+        except KeyboardInterrupt:
+            return 130
     if args.command == "serve":
         from openclaw_litellm.server import run_from_cli
     elif args.command == "infer":

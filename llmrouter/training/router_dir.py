@@ -81,6 +81,12 @@ class TrainedRouter:
         """Column index of the chosen model for each row of predicted scores."""
         return np.argmax(predicted - cost_weight * self.relative_cost, axis=1)
 
+    def prices(self) -> dict[str, Any]:
+        """``{model: Prices}`` the router was trained with (for rows without ``cost``)."""
+        from llmrouter.pricing import prices_of
+
+        return {m: prices_of(self.manifest.get("prices", {}).get(m, {})) for m in self.models}
+
     def seen_queries(self) -> np.ndarray:
         return np.load(self.path / SEEN, allow_pickle=False)
 
@@ -95,6 +101,7 @@ def save_router(
     kind: Kind,
     models: list[str],
     model_cost: dict[str, float],
+    prices: dict[str, dict[str, float | None]],
     cost_weight: float,
     metrics: dict[str, Any],
     seen: list[str],
@@ -117,6 +124,7 @@ def save_router(
         "settings": kind.settings,
         "models": models,
         "model_cost": model_cost,
+        "prices": prices,
         "cost_weight": cost_weight,
         "featurizer": {"name": features.NAME, "version": features.VERSION, "settings": features.SETTINGS, "terms": featurizer.size},
         "data": data,
