@@ -32,11 +32,11 @@ from openclaw_litellm._http import (
 from openclaw_litellm.auth import ApiKeyMiddleware
 from openclaw_litellm.backend import LLMBackend
 from openclaw_litellm.completions import ChatService
-from openclaw_litellm.config import OpenClawConfig
+from llmrouter.config import OpenClawConfig
 from openclaw_litellm.litellm_warmup import LiteLLMWarmup
-from openclaw_litellm.provider_params import register_config_secrets
+from llmrouter.provider_params import register_config_secrets
 from openclaw_litellm.responses_api import add_responses_route
-from openclaw_litellm.routing import AUTO, Router
+from llmrouter.routing import AUTO, Router
 from openclaw_litellm.schemas import ChatRequest, parse_chat_request
 from openclaw_litellm.websocket import add_websocket_route
 

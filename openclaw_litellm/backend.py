@@ -18,9 +18,10 @@ from typing import Any
 from llmrouter import errors
 from llmrouter.utils import api_calling
 from llmrouter.utils.openai_shapes import normalize_chunk, normalize_completion
-from openclaw_litellm.config import LLMConfig, OpenClawConfig
+from llmrouter.config import LLMConfig, OpenClawConfig
+from llmrouter.providers import BEDROCK
 from openclaw_litellm.litellm_warmup import LiteLLMWarmup
-from openclaw_litellm.provider_params import chat_call, litellm_params
+from llmrouter.provider_params import chat_call, litellm_params
 
 __all__ = ["LLMBackend"]
 
@@ -67,11 +68,11 @@ class LLMBackend:
         try:
             return await self.warmup.ready()
         except ModuleNotFoundError as exc:
-            raise errors.classify(exc, provider="bedrock", model_id=llm.model, region=llm.aws_region) from None
+            raise errors.classify(exc, provider=BEDROCK, model_id=llm.model, region=llm.aws_region) from None
 
     def _bedrock_error(self, exc: BaseException, llm: LLMConfig) -> errors.GatewayError:
         """LiteLLM re-wraps what our handler raised; find the catalog error inside."""
         inner = errors.find_cause(exc, lambda e: isinstance(e, errors.GatewayError))
         if isinstance(inner, errors.GatewayError):
             return inner
-        return errors.classify(exc, provider="bedrock", model_id=llm.model, region=llm.aws_region, endpoint=llm.base_url or "", timeout_s=llm.timeout or self.timeout)
+        return errors.classify(exc, provider=BEDROCK, model_id=llm.model, region=llm.aws_region, endpoint=llm.base_url or "", timeout_s=llm.timeout or self.timeout)

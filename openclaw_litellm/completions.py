@@ -32,9 +32,9 @@ from typing import Any, TypeVar
 from llmrouter import errors
 from llmrouter.utils.backoff import retry_delay
 from openclaw_litellm.backend import LLMBackend
-from openclaw_litellm.config import LLMConfig
+from llmrouter.config import LLMConfig
 from openclaw_litellm.cooldown import Cooldowns
-from openclaw_litellm.routing import Candidates, Router
+from llmrouter.routing import Candidates, Router
 from openclaw_litellm.schemas import ChatRequest
 from openclaw_litellm.stream_pipeline import StreamShaper, shape_completion
 

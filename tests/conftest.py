@@ -82,7 +82,7 @@ class RunningGateway:
         import uvicorn
 
         from openclaw_litellm.app import create_app
-        from openclaw_litellm.config import OpenClawConfig
+        from llmrouter.config import OpenClawConfig
 
         if isinstance(config, dict):
             config = OpenClawConfig.from_dict(config)
@@ -500,7 +500,7 @@ async def asgi_gateway(config: object, prefix: bool | None = None):  # noqa: ANN
 
     from llmrouter.utils import openai_compat
     from openclaw_litellm.app import create_app
-    from openclaw_litellm.config import OpenClawConfig
+    from llmrouter.config import OpenClawConfig
 
     if isinstance(config, dict):
         config = OpenClawConfig.from_dict(config)

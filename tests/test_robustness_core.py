@@ -13,7 +13,7 @@ from conftest import Reply, completion_body
 from llmrouter.commands import select_model
 from llmrouter.utils.api_calling import call_api
 from openclaw_litellm.app import create_app
-from openclaw_litellm.config import OpenClawConfig
+from llmrouter.config import OpenClawConfig
 
 
 def _odd_completion() -> dict:

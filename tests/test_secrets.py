@@ -201,7 +201,7 @@ def free_port() -> int:
 def test_no_secret_in_the_in_process_gateway_logs(gateway_factory, upstream_factory, monkeypatch, caplog):
     for name, value in planted_env().items():
         monkeypatch.setenv(name, value)
-    from openclaw_litellm.config import OpenClawConfig
+    from llmrouter.config import OpenClawConfig
 
     up = upstream_factory(route)
     config = OpenClawConfig.from_dict(__import__("yaml").safe_load(config_yaml(up.url)))

@@ -19,7 +19,7 @@ import pytest
 from conftest import StubReply, openai_completion_body
 from openclaw_litellm import litellm_warmup
 from openclaw_litellm.app import create_app
-from openclaw_litellm.config import OpenClawConfig
+from llmrouter.config import OpenClawConfig
 from openclaw_litellm.litellm_warmup import LiteLLMWarmup
 from real_server import serving
 

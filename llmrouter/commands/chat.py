@@ -20,6 +20,7 @@ import sys
 from typing import Any, TextIO
 
 from llmrouter.commands import EXIT_FAILED, CommandError, ModelChoice, print_error, select_model, setup_logging
+from llmrouter.providers import DEFAULT_TIMEOUT_S
 
 __all__ = ["Conversation", "run_from_cli"]
 
@@ -124,7 +125,7 @@ class _Repl:
                 max_tokens=self.args.max_tokens,
                 temperature=self.args.temperature,
                 top_p=self.args.top_p,
-                timeout=self.choice.timeout(self.args.timeout, 60),
+                timeout=self.choice.timeout(self.args.timeout, DEFAULT_TIMEOUT_S),
             )
             task = loop.create_task(self._stream(call))
             answer, finish = loop.run_until_complete(task)

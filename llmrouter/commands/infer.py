@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from llmrouter.commands import EXIT_FAILED, CommandError, ModelChoice, print_error, select_model, setup_logging
+from llmrouter.providers import CALL_API_TIMEOUT_S
 
 __all__ = ["build_request", "parse_jsonl", "run_from_cli"]
 
@@ -41,7 +42,7 @@ def _call_options(args: argparse.Namespace, choice: ModelChoice) -> dict[str, An
         "max_tokens": args.max_tokens,
         "temperature": args.temperature,
         "top_p": args.top_p,
-        "timeout": choice.timeout(args.timeout, 30),
+        "timeout": choice.timeout(args.timeout, CALL_API_TIMEOUT_S),
         "max_retries": args.max_retries,
     }
 

@@ -42,7 +42,7 @@ def candidate_prices(args: argparse.Namespace) -> dict[str, Any]:
 
 def _config_prices(path: str) -> dict[str, Any]:
     from llmrouter.pricing import prices_of
-    from openclaw_litellm.config import ConfigError, OpenClawConfig
+    from llmrouter.config import ConfigError, OpenClawConfig
 
     try:
         config = OpenClawConfig.from_yaml(path)

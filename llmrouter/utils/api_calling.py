@@ -32,7 +32,8 @@ from llmrouter import errors
 from llmrouter.secrets import register_secret
 from llmrouter.utils import bedrock_converse, openai_compat
 from llmrouter.utils.backoff import retry_delay
-from llmrouter.utils.chat_call import ChatCall, from_request, is_bedrock_service
+from llmrouter.providers import BEDROCK, CALL_API_TIMEOUT_S, provider_label
+from llmrouter.utils.chat_call import ChatCall, from_request
 from llmrouter.utils.openai_shapes import completion_text
 
 __all__ = ["achat", "acall_api", "astream_chat", "call_api", "resolve_api_keys"]
@@ -68,7 +69,7 @@ def _keys_from_env(name: str) -> tuple[str, ...]:
 
 
 def _backend(call: ChatCall):  # noqa: ANN202 - a module with achat/astream
-    return bedrock_converse if call.provider == "bedrock" else openai_compat
+    return bedrock_converse if call.provider == BEDROCK else openai_compat
 
 
 async def achat(call: ChatCall, max_retries: int = 0) -> dict[str, Any]:
@@ -115,7 +116,7 @@ async def _one(request: dict[str, Any], keys: tuple[str, ...], options: dict[str
         except errors.GatewayError:
             raise
         except Exception as exc:  # never let one request's surprise sink the batch
-            service = "bedrock" if isinstance(request, dict) and is_bedrock_service(request.get("service")) else "OpenAI-compatible"
+            service = provider_label(request.get("service") if isinstance(request, dict) else None)
             model = str(request.get("api_name") or request.get("model_name") or "?") if isinstance(request, dict) else "?"
             raise errors.classify(exc, provider=service, model_id=model) from None
     except errors.GatewayError as err:
@@ -149,7 +150,7 @@ async def acall_api(
     max_tokens: int = 512,
     temperature: float = 0.01,
     top_p: float = 0.9,
-    timeout: float = 30,
+    timeout: float = CALL_API_TIMEOUT_S,
     max_retries: int = 3,
 ) -> dict[str, Any] | list[dict[str, Any]]:
     """The async form of :func:`call_api` (same arguments, same results)."""
@@ -173,7 +174,7 @@ def call_api(
     max_tokens: int = 512,
     temperature: float = 0.01,
     top_p: float = 0.9,
-    timeout: float = 30,
+    timeout: float = CALL_API_TIMEOUT_S,
     max_retries: int = 3,
 ) -> dict[str, Any] | list[dict[str, Any]]:
     """Call one request or a batch; returns the request dict(s) with the answer added.

@@ -22,6 +22,7 @@ import httpx2 as httpx
 import orjson
 
 from llmrouter import errors
+from llmrouter.providers import DEFAULT_TIMEOUT_S, OPENAI_COMPATIBLE
 from llmrouter.utils.chat_call import ChatCall
 from llmrouter.utils.openai_shapes import normalize_completion
 
@@ -40,7 +41,7 @@ def get_client() -> httpx.AsyncClient:
     client = _clients.get(loop)
     if client is None or client.is_closed:
         client = httpx.AsyncClient(
-            timeout=httpx.Timeout(60.0, connect=10.0),
+            timeout=httpx.Timeout(DEFAULT_TIMEOUT_S, connect=10.0),
             limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200),
             http2=False,
         )
@@ -95,16 +96,16 @@ def _http_error(call: ChatCall, status: int, body: bytes, headers: httpx.Headers
     except orjson.JSONDecodeError:
         detail = body[:200].decode("utf-8", "replace")
     if status in (401, 403):
-        return errors.upstream_auth_failed(call.model_id, "OpenAI-compatible", detail)
+        return errors.upstream_auth_failed(call.model_id, OPENAI_COMPATIBLE, detail)
     if status == 429:
         after = errors.parse_retry_after(headers.get("retry-after"))
-        return errors.throttled(call.model_id, None, "OpenAI-compatible", after)
-    return errors.upstream_error(call.model_id, "OpenAI-compatible", status, detail)
+        return errors.throttled(call.model_id, None, OPENAI_COMPATIBLE, after)
+    return errors.upstream_error(call.model_id, OPENAI_COMPATIBLE, status, detail)
 
 
 def _fail(exc: Exception, call: ChatCall) -> errors.GatewayError:
     return errors.classify(
-        exc, provider="OpenAI-compatible", model_id=call.model_id, endpoint=_url(call), timeout_s=call.timeout
+        exc, provider=OPENAI_COMPATIBLE, model_id=call.model_id, endpoint=_url(call), timeout_s=call.timeout
     )
 
 
@@ -119,9 +120,9 @@ async def achat(call: ChatCall) -> dict[str, Any]:
     try:
         data = orjson.loads(response.content)
     except orjson.JSONDecodeError:
-        raise errors.upstream_error(call.model_id, "OpenAI-compatible", 502, "the answer was not JSON") from None
+        raise errors.upstream_error(call.model_id, OPENAI_COMPATIBLE, 502, "the answer was not JSON") from None
     if not _is_openai_shaped(data):
-        raise errors.upstream_error(call.model_id, "OpenAI-compatible", 502, "the answer was not a chat.completion")
+        raise errors.upstream_error(call.model_id, OPENAI_COMPATIBLE, 502, "the answer was not a chat.completion")
     return normalize_completion(data)
 
 
@@ -155,16 +156,16 @@ async def astream(call: ChatCall) -> AsyncIterator[dict[str, Any]]:
                 try:
                     chunk = orjson.loads(payload)
                 except orjson.JSONDecodeError:
-                    raise errors.upstream_error(call.model_id, "OpenAI-compatible", 502, "a stream event was not JSON") from None
+                    raise errors.upstream_error(call.model_id, OPENAI_COMPATIBLE, 502, "a stream event was not JSON") from None
                 if isinstance(chunk, dict) and "error" in chunk:
                     err = chunk["error"] if isinstance(chunk["error"], dict) else {"message": str(chunk["error"])}
-                    raise errors.upstream_error(call.model_id, "OpenAI-compatible", 502, str(err.get("message", "")))
+                    raise errors.upstream_error(call.model_id, OPENAI_COMPATIBLE, 502, str(err.get("message", "")))
                 if not _is_openai_shaped(chunk):
-                    raise errors.upstream_error(call.model_id, "OpenAI-compatible", 502, "a stream event was not a chat.completion.chunk")
+                    raise errors.upstream_error(call.model_id, OPENAI_COMPATIBLE, 502, "a stream event was not a chat.completion.chunk")
                 finished = finished or any(c.get("finish_reason") for c in chunk.get("choices") or ())
                 yield chunk
         if not finished:  # the body ended cleanly, but neither [DONE] nor a finish_reason came
-            raise errors.upstream_interrupted(call.model_id, "OpenAI-compatible", "the stream ended without a finish_reason or [DONE]")
+            raise errors.upstream_interrupted(call.model_id, OPENAI_COMPATIBLE, "the stream ended without a finish_reason or [DONE]")
     except errors.GatewayError:
         raise
     except Exception as exc:  # httpx errors, and replay's "not recorded"
