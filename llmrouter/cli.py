@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     infer = sub.add_parser("infer", help="answer one --query, or a JSONL file of queries")
     infer.add_argument("--config", default=DEFAULT_CONFIG, help=f"YAML config (default: {DEFAULT_CONFIG})")
-    infer.add_argument("--model", help="model name under `llms:` (default: the first one)")
+    infer.add_argument("--model", help="model name under `llms:` (default: the first one), or `auto`: router.strategy picks per query")
     source = infer.add_mutually_exclusive_group(required=True)
     source.add_argument("--query", help="one question")
     source.add_argument("--input", help='JSONL file, one {"query": ...} (or {"messages": [...]}) per line')

@@ -75,7 +75,7 @@ class ServeConfig(_Strict):
 
 
 # Names ``router.strategy`` accepts; llmrouter.routing implements one class per name.
-ROUTER_STRATEGIES = ("first", "random", "round_robin", "rules", "llm", "cost")
+ROUTER_STRATEGIES = ("first", "random", "round_robin", "rules", "llm", "cost", "trained")
 
 
 class RoutingRule(_Strict):
@@ -111,6 +111,10 @@ class RouterConfig(_Strict):
     # llm: the model that chooses among the others' descriptions, and how long it may take.
     router_model: str | None = None
     timeout: float = Field(5.0, gt=0)
+    # trained: the router directory `llmrouter train` wrote (relative to the working directory),
+    # and the cost/quality knob (0 = best predicted quality; default: the router's own).
+    path: str | None = None
+    cost_weight: float | None = Field(None, ge=0)
 
     # Failures: the chosen model, then these, in order (an explicit model name too).
     fallback_models: list[str] = Field(default_factory=list)
@@ -140,6 +144,8 @@ class RouterConfig(_Strict):
             raise ValueError("strategy `llm` needs `router_model`: the name of the model that chooses (under `llms`)")
         if self.strategy == "rules" and not self.rules:
             raise ValueError("strategy `rules` needs `rules`: a list of {keywords: [...], model: name}")
+        if self.strategy == "trained" and not self.path:
+            raise ValueError("strategy `trained` needs `path`: a router directory written by `llmrouter train`")
         return self
 
     def pool(self, names: list[str]) -> list[str]:

@@ -222,12 +222,31 @@ def test_prompt_estimate_counts_messages_tools_and_images():
 EXTRA = {"rules": {"rules": [{"keywords": ["weather"], "model": "b"}]}, "llm": {"router_model": "c"}}
 
 
-async def test_every_strategy_the_config_accepts_builds_its_own_router_and_routes_auto():
+def train_topic_router(directory, models: list[str]) -> str:
+    """A `trained` router over ``models``: queries about "topic<i>" are answered well by model i."""
+    from llmrouter.cli import main
+
+    directory.mkdir(parents=True, exist_ok=True)
+    rows = [
+        {"query": f"a question about topic{i} number {k}", "scores": {m: float(j == i) for j, m in enumerate(models)}}
+        for i in range(len(models))
+        for k in range(4)
+    ]
+    scores = directory / "scores.jsonl"
+    scores.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    prices = directory / "llms.json"
+    prices.write_text(json.dumps({m: {"input_price": 1.0, "output_price": 1.0} for m in models}))
+    assert main(["train", "--scores", str(scores), "--llms", str(prices), "--out", str(directory / "router"), "--k", "3", "--folds", "2"]) == 0
+    return str(directory / "router")
+
+
+async def test_every_strategy_the_config_accepts_builds_its_own_router_and_routes_auto(tmp_path):
     """Each name config.py validates must reach a builder of its own (a name the registry
     lacked would fail at startup; one mapped to the wrong strategy would route wrongly)."""
     kinds = {}
+    extra = {**EXTRA, "trained": {"path": train_topic_router(tmp_path, ["a", "b", "c"])}}
     for strategy in ROUTER_STRATEGIES:
-        router = Router(config({"strategy": strategy, **EXTRA.get(strategy, {})}))
+        router = Router(config({"strategy": strategy, **extra.get(strategy, {})}))
         kinds[strategy] = type(router.strategy)
         candidates = await router.select(ask("what is the weather"))
         assert candidates[0][0] in {"a", "b", "c"}, strategy

@@ -10,6 +10,7 @@ strategy behind the :class:`~llmrouter.routing.base.Strategy` seam:
 ``rules``        keywords in the last user message (:mod:`.rules`)
 ``llm``          a router model picks from the descriptions (:mod:`.llm`)
 ``cost``         the cheapest model whose context fits (:mod:`.cost`)
+``trained``      a router learned from data by ``llmrouter train`` (:mod:`.trained`)
 ===============  ==========================================================================
 
 A configured model name is served by that model. Either way ``router.fallback_models``
@@ -30,6 +31,7 @@ from llmrouter.routing.llm import Completer, LLMChooser
 from llmrouter.routing.rules import Rules
 from llmrouter.routing.request import RoutedRequest
 from llmrouter.routing.simple import First, RoundRobin, WeightedRandom
+from llmrouter.routing.trained import build_trained
 
 __all__ = ["AUTO", "Candidates", "RoutedRequest", "Router", "STRATEGIES", "Strategy", "build_strategy", "last_user_text"]
 
@@ -46,6 +48,7 @@ _BUILDERS: dict[str, Callable[[OpenClawConfig, list[str], str], Strategy]] = {
         pool, config.llms, config.router.router_model or "", default, config.router.timeout
     ),
     "cost": lambda config, pool, default: Cheapest(pool, config.llms),
+    "trained": lambda config, pool, default: build_trained(config, pool),
 }
 STRATEGIES = frozenset(_BUILDERS)
 assert STRATEGIES == frozenset(ROUTER_STRATEGIES), "config.ROUTER_STRATEGIES and the routing registry disagree"
