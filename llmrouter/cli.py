@@ -1,4 +1,4 @@
-"""``llmrouter serve | infer | chat | train | route | eval``.
+"""``llmrouter serve | infer | chat | generate | train | route | eval``.
 
 Only argparse is imported here: each command imports what it needs when it runs, so that
 ``llmrouter --help`` never pays for LiteLLM (seconds) or FastAPI.
@@ -58,12 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--top-p", type=float, default=0.9)
     chat.add_argument("--timeout", type=float, help=f"seconds per answer (default: the model's `timeout`, else {DEFAULT_TIMEOUT_S:g})")
     # Learned routing: argparse only here; numpy/scikit-learn load when the command runs.
-    from llmrouter.commands import eval_router, route, train
+    from llmrouter.commands import eval_router, generate, route, train
 
+    gen = generate.add_parser(sub)
     train.add_parser(sub)
     route.add_parser(sub)
     eval_router.add_parser(sub)
-    for command in (serve, infer, chat):
+    for command in (serve, infer, chat, gen):
         cassettes = command.add_argument_group("record and replay (upstream traffic as vcrpy cassettes)")
         mode = cassettes.add_mutually_exclusive_group()
         mode.add_argument("--record", metavar="DIR", help="record every upstream exchange into DIR (secrets scrubbed)")
@@ -100,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
             return 130
     if args.command == "serve":
         from openclaw_litellm.server import run_from_cli
+    elif args.command == "generate":
+        from llmrouter.commands.generate import run_from_cli
     elif args.command == "infer":
         from llmrouter.commands.infer import run_from_cli
     else:
