@@ -97,11 +97,19 @@ def main(argv: list[str] | None = None) -> int:
 
         try:
             return importlib.import_module(offline).run_from_cli(args)
+        except ImportError as exc:  # numpy / scikit-learn / matplotlib come with an extra
+            print(f"error: `llmrouter {args.command}` needs {exc.name}: pip install 'llmrouter[train]'", file=sys.stderr)
+            return 2
         except KeyboardInterrupt:
             return 130
     if args.command == "serve":
         from openclaw_litellm.server import run_from_cli
     elif args.command == "generate":
+        try:
+            import numpy  # noqa: F401 - the routing data's arrays
+        except ImportError:
+            print("error: `llmrouter generate` needs numpy: pip install 'llmrouter[train]'", file=sys.stderr)
+            return 2
         from llmrouter.commands.generate import run_from_cli
     elif args.command == "infer":
         from llmrouter.commands.infer import run_from_cli

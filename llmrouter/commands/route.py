@@ -1,7 +1,8 @@
 """``llmrouter route``: the model a trained router picks for each query of a JSONL file.
 
 One ``{"query": ..., "model": ...}`` line per input line, in input order: what ``serve`` and
-``infer --model auto`` would pick with the same router and ``cost_weight``.
+``infer --model auto`` would pick with the same router and ``cost_weight``. A line may carry
+``messages`` instead of ``query``: like ``serve``, the router reads the last user message.
 """
 
 from __future__ import annotations
@@ -41,10 +42,22 @@ def read_queries(path: str) -> list[str]:
         except json.JSONDecodeError as exc:
             raise ValueError(f"{path}, line {number}: not valid JSON ({exc.msg}, column {exc.colno})") from None
         query = item.get("query") if isinstance(item, dict) else None
+        if query is None and isinstance(item, dict) and isinstance(item.get("messages"), list):
+            query = _last_user_text(item["messages"])  # what serve routes on
         if not isinstance(query, str):
-            raise ValueError(f'{path}, line {number}: missing field \'query\' (expected {{"query": "..."}})')
+            raise ValueError(f'{path}, line {number}: missing field \'query\' (expected {{"query": "..."}} or {{"messages": [...]}})')
         queries.append(query)
     return queries
+
+
+def _last_user_text(messages: list[Any]) -> str | None:
+    for message in reversed(messages):
+        if isinstance(message, dict) and message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, list):
+                return "\n".join(str(p.get("text") or "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+            return content if isinstance(content, str) else ""
+    return None
 
 
 def run_from_cli(args: argparse.Namespace) -> int:
