@@ -1,10 +1,11 @@
 """Text features: TF-IDF over word unigrams and bigrams, no network, no model hub.
 
-Fitting uses scikit-learn's ``TfidfVectorizer`` (lowercase, ``\\b\\w\\w+\\b`` tokens, 1-2 word
-n-grams, sublinear tf, smoothed idf, L2 norm). Applying the fitted vocabulary to one query is
-done here with the standard library and numpy, because scikit-learn's per-call overhead (its
-input validation and sparse-matrix construction, ~0.3 ms) would use most of the per-request
-budget; the test suite checks that both give the same vector.
+Fitting counts n-grams with scikit-learn's ``CountVectorizer`` and computes what its
+``TfidfVectorizer`` would (lowercase, ``\\b\\w\\w+\\b`` tokens, 1-2 word n-grams, terms in at
+least 2 texts, sublinear tf, smoothed idf, L2 norm). Applying the fitted vocabulary to one
+query is done with the standard library and numpy, because scikit-learn's per-call overhead
+(input validation, sparse-matrix construction, ~0.3 ms) would use most of the per-request
+budget. The tests check that all three give the same vectors.
 
 :data:`NAME` and :data:`VERSION` go into every router's manifest. Change ``VERSION`` whenever
 a change here would turn the same text into a different vector: routers fitted with another
@@ -73,17 +74,46 @@ class Featurizer:
         return cls(terms, idf)
 
 
+class NgramCounts:
+    """Every query's word 1-2-gram counts, computed once (scikit-learn's ``CountVectorizer``).
+
+    Cross-validation fits a featurizer per fold; deriving each from these counts (document
+    frequencies of the fold's rows, then idf) gives the same vocabulary and vectors as fitting
+    ``TfidfVectorizer`` on the fold's texts, without tokenizing the corpus again per fold.
+    """
+
+    def __init__(self, texts: list[str]) -> None:
+        from sklearn.feature_extraction.text import CountVectorizer
+
+        vectorizer = CountVectorizer(lowercase=True, token_pattern=_TOKEN.pattern, ngram_range=tuple(SETTINGS["ngram_range"]))
+        self.matrix = vectorizer.fit_transform(texts).tocsr()
+        self.terms = vectorizer.get_feature_names_out().tolist()
+
+    def fit(self, rows: np.ndarray) -> tuple[Featurizer, np.ndarray]:
+        """The featurizer fitted on ``rows`` and the columns of :attr:`matrix` it keeps."""
+        counts = self.matrix[rows]
+        df = np.bincount(counts.indices, minlength=len(self.terms))
+        min_df = SETTINGS["min_df"] if len(rows) >= 20 else 1  # a handful of texts: keep every term
+        keep = np.flatnonzero(df >= min_df)
+        if len(keep) > SETTINGS["max_features"]:  # the most frequent terms, as scikit-learn keeps them
+            totals = np.asarray(counts[:, keep].sum(axis=0)).ravel()
+            keep = np.sort(keep[np.argsort(-totals, kind="stable")[: SETTINGS["max_features"]]])
+        idf = np.log((1.0 + len(rows)) / (1.0 + df[keep])) + 1.0  # smoothed, as TfidfVectorizer
+        return Featurizer([self.terms[i] for i in keep], idf), keep
+
+    def tfidf(self, rows: np.ndarray, keep: np.ndarray, featurizer: Featurizer) -> Any:
+        """The rows' TF-IDF matrix under ``featurizer`` (== ``featurizer.transform`` per row)."""
+        from sklearn.preprocessing import normalize
+
+        matrix = self.matrix[rows][:, keep].astype(np.float64)
+        matrix.data = np.log(matrix.data) + 1.0
+        matrix = matrix.multiply(featurizer.idf[np.newaxis, :]).tocsr()
+        return normalize(matrix, norm="l2", copy=False)
+
+
 def fit_featurizer(texts: list[str]) -> tuple[Featurizer, Any]:
     """Fit on ``texts``: the :class:`Featurizer` and the texts' CSR matrix (rows L2-normalized)."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    settings = dict(SETTINGS, ngram_range=tuple(SETTINGS["ngram_range"]))
-    # min_df counts documents: with very few texts, keep every term rather than none.
-    if len(texts) < 20:
-        settings["min_df"] = 1
-    vectorizer = TfidfVectorizer(lowercase=True, token_pattern=_TOKEN.pattern, **settings)
-    matrix = vectorizer.fit_transform(texts)
-    terms = [""] * len(vectorizer.vocabulary_)
-    for term, i in vectorizer.vocabulary_.items():
-        terms[i] = term
-    return Featurizer(terms, vectorizer.idf_), matrix.tocsr()
+    counts = NgramCounts(texts)
+    rows = np.arange(len(texts))
+    featurizer, keep = counts.fit(rows)
+    return featurizer, counts.tfidf(rows, keep, featurizer)

@@ -45,9 +45,12 @@ def transform_many(featurizer: features.Featurizer, texts: list[str]) -> Any:
     return csr_matrix((data, indices, indptr), shape=(len(texts), featurizer.size))
 
 
-def _fit(kind_name: str, settings: dict[str, Any], data: RoutingData) -> tuple[features.Featurizer, Kind]:
-    featurizer, matrix = features.fit_featurizer(data.queries)
-    return featurizer, KINDS[kind_name].fit(matrix, data.scores, settings)
+def _fit(
+    kind_name: str, settings: dict[str, Any], data: RoutingData, counts: features.NgramCounts, rows: np.ndarray
+) -> tuple[features.Featurizer, Kind, np.ndarray]:
+    """Featurizer and router fitted on ``rows`` of ``data`` (and the count columns kept)."""
+    featurizer, keep = counts.fit(rows)
+    return featurizer, KINDS[kind_name].fit(counts.tfidf(rows, keep, featurizer), data.scores[rows], settings), keep
 
 
 def _relative(model_cost: np.ndarray) -> np.ndarray:
@@ -59,7 +62,9 @@ def _mean_cost(cost: np.ndarray) -> np.ndarray:
     return np.nan_to_num(np.nanmean(cost, axis=0), nan=0.0)
 
 
-def cross_validate(data: RoutingData, kind_name: str, settings: dict[str, Any], folds: int, seed: int) -> dict[str, Any]:
+def cross_validate(
+    data: RoutingData, kind_name: str, settings: dict[str, Any], folds: int, seed: int, counts: features.NgramCounts
+) -> dict[str, Any]:
     """Out-of-fold predictions for every row, summarized against single models and the oracle."""
     from sklearn.model_selection import KFold
 
@@ -70,10 +75,9 @@ def cross_validate(data: RoutingData, kind_name: str, settings: dict[str, Any], 
     predicted = np.zeros_like(data.scores)
     relative = np.zeros((folds, data.scores.shape[1]))
     for f, (train_rows, test_rows) in enumerate(KFold(folds, shuffle=True, random_state=seed).split(np.arange(n))):
-        fold = data.subset(train_rows)
-        featurizer, kind = _fit(kind_name, settings, fold)
-        predicted[test_rows] = kind.predict_many(transform_many(featurizer, [data.queries[i] for i in test_rows]))
-        relative[f] = _relative(_mean_cost(fold.cost))
+        featurizer, kind, keep = _fit(kind_name, settings, data, counts, train_rows)
+        predicted[test_rows] = kind.predict_many(counts.tfidf(test_rows, keep, featurizer))
+        relative[f] = _relative(_mean_cost(data.cost[train_rows]))
     complete = data.complete
     # Each fold decides with its own training costs; their mean is the same up to noise.
     summary = summarize(data.models, data.scores[complete], data.cost[complete], predicted[complete], relative.mean(axis=0))
@@ -100,8 +104,9 @@ def fit_router(
     if holdout:
         rows = np.sort(np.random.default_rng(seed).permutation(rows)[: max(1, round(len(rows) * (1 - holdout)))])
     train = data.subset(rows)
-    metrics = cross_validate(train, kind_name, settings, folds, seed)
-    featurizer, kind = _fit(kind_name, settings, train)
+    counts = features.NgramCounts(train.queries)  # tokenized once for every fold and the final fit
+    metrics = cross_validate(train, kind_name, settings, folds, seed, counts)
+    featurizer, kind, _ = _fit(kind_name, settings, train, counts, np.arange(len(train.queries)))
     model_cost = _mean_cost(train.cost)
     weight = default_cost_weight(metrics) if "router" in metrics else 0.0
     return FitResult(

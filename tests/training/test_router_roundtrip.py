@@ -15,16 +15,19 @@ from llmrouter.training.fitting import fit_router, transform_many
 from llmrouter.training.router_dir import load_router, save_router
 
 
-def test_numpy_featurizer_equals_scikit_learn(small_scores):
-    from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: F401 - the reference
+def test_featurizer_equals_scikit_learn_tfidf(small_scores):
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
     texts = [r["query"] for r in read_jsonl(small_scores)]
     featurizer, matrix = fit_featurizer(texts)
-    ours = transform_many(featurizer, texts)
-    assert ours.shape == matrix.shape and ours.nnz == matrix.nnz
-    assert abs(ours - matrix).max() < 1e-9
-    unseen = [r["query"] for r in read_jsonl(SAMPLE)]
-    indices, values = featurizer.transform(unseen[0])
+    reference = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, token_pattern=r"(?u)\b\w\w+\b")
+    expected = reference.fit_transform(texts)
+    assert featurizer.terms == reference.get_feature_names_out().tolist()
+    np.testing.assert_allclose(featurizer.idf, reference.idf_)
+    assert abs(matrix - expected).max() < 1e-9
+    # ...and the numpy path that serving uses, one text at a time
+    assert abs(transform_many(featurizer, texts) - expected).max() < 1e-9
+    indices, values = featurizer.transform(read_jsonl(SAMPLE)[0]["query"])
     assert len(indices) and abs(np.linalg.norm(values) - 1) < 1e-9
     assert featurizer.transform("")[0].size == 0
 
