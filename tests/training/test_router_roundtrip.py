@@ -100,3 +100,25 @@ def _trained_queries(router_dir, rows):
     seen = set(np.load(router_dir / "seen_queries.npy").tolist())
     hashes = query_hashes([r["query"] for r in rows]).tolist()
     return [r["query"] for r, h in zip(rows, hashes) if h in seen]
+
+
+def test_train_takes_prices_from_a_config(tmp_path, capsys, small_scores):
+    import yaml
+
+    prices = json.loads(LLMS.read_text())
+    llms = {name: {"provider": "vllm", "model": e["model"], "base_url": "http://127.0.0.1:9/v1",
+                   "input_price": e["input_price"] * 2, "output_price": e["output_price"] * 2} for name, e in prices.items()}
+    config = tmp_path / "gw.yaml"
+    config.write_text(yaml.safe_dump({"llms": llms}))
+    out = tmp_path / "router"
+    assert main(["train", "--scores", str(small_scores), "--config", str(config), "--out", str(out), "--folds", "2"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["prices"]["gemma-2-9b-it"] == {"input_price": 0.2, "output_price": 0.2}
+    assert manifest["model_cost"]["gemma-2-9b-it"] == pytest.approx(0.2)  # no `cost` in the rows: the price
+
+    del llms["codegemma-7b"]
+    config.write_text(yaml.safe_dump({"llms": llms}))
+    capsys.readouterr()
+    assert main(["train", "--scores", str(small_scores), "--config", str(config), "--out", str(tmp_path / "r2")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {small_scores}, line 1: unknown model 'codegemma-7b' (not among the candidates:")

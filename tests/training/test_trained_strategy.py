@@ -57,6 +57,10 @@ def test_infer_model_auto_routes_the_same_way(tmp_path, loopback, small_router):
     answers = tmp_path / "answers.jsonl"
     assert main(["infer", "--config", str(config), "--model", "auto", "--input", str(queries), "--output", str(answers)]) == 0
     assert [a["model_name"] for a in read_jsonl(answers)] == _routes(small_router, queries, tmp_path)
+    question = read_jsonl(queries)[0]["query"]
+    before = len(upstream.received)
+    assert main(["infer", "--config", str(config), "--model", "auto", "--query", question]) == 0
+    assert upstream.received[before].json()["model"] == f"id-{_routes(small_router, queries, tmp_path)[0]}"
 
 
 def test_router_models_limits_the_trained_choice(small_router):
