@@ -14,7 +14,7 @@ from typing import Any
 from litellm import CustomLLM, ModelResponse
 
 from llmrouter.utils import api_calling
-from llmrouter.providers import BEDROCK, DEFAULT_TIMEOUT_S
+from llmrouter.providers import BEDROCK, DEFAULT_TIMEOUT_S, OPENAI_PARAMS
 from llmrouter.utils.chat_call import ChatCall, from_request
 
 __all__ = ["BedrockHandler"]
@@ -23,7 +23,8 @@ __all__ = ["BedrockHandler"]
 def _call(model: str, messages: list, api_base: str | None, optional_params: dict, litellm_params: dict | None, timeout: Any) -> ChatCall:
     lp = litellm_params or {}
     seconds = timeout if isinstance(timeout, (int, float)) else getattr(timeout, "read", None) or DEFAULT_TIMEOUT_S
-    request = {k: v for k, v in optional_params.items() if k not in ("stream", "stream_options")}
+    # Only OpenAI parameters: no key LiteLLM adds may pass for a call_api one (api_key...).
+    request = {k: v for k, v in optional_params.items() if k in OPENAI_PARAMS}
     request.update(
         service=BEDROCK,
         api_name=model,

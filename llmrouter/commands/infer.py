@@ -2,7 +2,7 @@
 
 One query goes through :func:`~llmrouter.utils.api_calling.call_api` and prints the answer
 (or, with ``--json``, the whole result dict). A JSONL file is answered concurrently (at most
-``BATCH_CONCURRENCY`` calls in flight) with a progress bar on standard error; results are
+``BATCH_CONCURRENCY`` calls in flight, :mod:`llmrouter.utils.batching`) with a progress bar on standard error; results are
 written one JSON object per line, in input order, as soon as their turn comes. A bad line
 becomes a result with an ``error`` and never stops the batch.
 
@@ -25,6 +25,7 @@ from llmrouter.providers import CALL_API_TIMEOUT_S
 __all__ = ["build_request", "parse_jsonl", "run_from_cli"]
 
 
+# The model for one input item: a fixed one, or router.strategy's pick for --model auto.
 Choose = Callable[[dict[str, Any]], Awaitable[ModelChoice]]
 
 
@@ -36,15 +37,17 @@ def run_from_cli(args: argparse.Namespace) -> int:
             from llmrouter.commands.auto_route import AutoRoute
 
             choose: Choose = AutoRoute(config).choice_for
+            all_bedrock = all(llm.is_bedrock for llm in config.llms.values())
         else:
             fixed = model_choice(config, args.model or next(iter(config.llms)))
+            all_bedrock = fixed.llm.is_bedrock
 
             async def choose(item: dict[str, Any]) -> ModelChoice:
                 return fixed
 
         if args.query is not None:
             return _answer_query(args, asyncio.run(choose({"query": args.query})))
-        return _answer_file(args, choose)
+        return _answer_file(args, choose, all_bedrock)
     except CommandError as exc:
         print_error(exc.message)
         return exc.exit_code
@@ -123,20 +126,6 @@ def parse_jsonl(lines: Iterator[str], source: str) -> list[tuple[int, dict[str, 
     return entries
 
 
-def _failure(err: Any, **echo: Any) -> dict[str, Any]:
-    """A failed result with the same keys as call_api's own failures."""
-    return {
-        **echo,
-        "response": f"ERROR: {err.message}",
-        "error": err.message,
-        "error_code": err.code,
-        "prompt_tokens": 0,
-        "completion_tokens": 0,
-        "token_num": 0,
-        "response_time": 0.0,
-    }
-
-
 @contextlib.contextmanager
 def _open_output(path: str | None) -> Iterator[IO[str]]:
     if not path or path == "-":
@@ -162,10 +151,10 @@ def _read_input(path: str) -> list[str]:
         raise CommandError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
-def _answer_file(args: argparse.Namespace, choose: Choose) -> int:
+def _answer_file(args: argparse.Namespace, choose: Choose, all_bedrock: bool) -> int:
     entries = parse_jsonl(iter(_read_input(args.input)), args.input)
     with _open_output(args.output) as out:
-        results = asyncio.run(_run_batch(entries, args, choose, out))
+        results = asyncio.run(_run_batch(entries, args, choose, all_bedrock, out))
     failed = sum(1 for r in results if r.get("error"))
     where = f"; results in {args.output}" if args.output and args.output != "-" else ""
     print(f"{len(results) - failed} ok, {failed} failed{where}", file=sys.stderr, flush=True)
@@ -173,12 +162,19 @@ def _answer_file(args: argparse.Namespace, choose: Choose) -> int:
 
 
 async def _run_batch(
-    entries: list[tuple[int, dict[str, Any] | Exception]], args: argparse.Namespace, choose: Choose, out: IO[str]
+    entries: list[tuple[int, dict[str, Any] | Exception]],
+    args: argparse.Namespace,
+    choose: Choose,
+    all_bedrock: bool,
+    out: IO[str],
 ) -> list[dict[str, Any]]:
     """Answer every entry concurrently; write results in input order as they become ready."""
     from tqdm import tqdm
 
-    from llmrouter.utils import api_calling, openai_compat
+    from llmrouter.utils.api_calling import acall_api
+    from llmrouter.utils.batching import bounded
+    from llmrouter.utils.call_results import failure_result
+    from llmrouter.utils.http_client import pooled_client
 
     results: list[dict[str, Any] | None] = [None] * len(entries)
     written = 0
@@ -190,35 +186,37 @@ async def _run_batch(
             written += 1
         out.flush()
 
-    gate = asyncio.Semaphore(api_calling.BATCH_CONCURRENCY)
+    # The command runs the loop, so it owns the pooled client (none for Bedrock: LiteLLM's own).
+    async with contextlib.AsyncExitStack() as stack:
+        client = None if all_bedrock else await stack.enter_async_context(pooled_client())
 
-    async def answer(index: int, item: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        choice = await choose(item)  # one model, or router.strategy's pick for --model auto
-        request = build_request(item, choice, args.system_prompt)
-        async with gate:  # acall_api turns every failure into the result's `error`
-            return index, await api_calling.acall_api(request, api_keys_env=choice.api_keys_env, **_call_options(args, choice))
+        async def answer(index: int, item: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+            choice = await choose(item)
+            request = build_request(item, choice, args.system_prompt)
+            # acall_api turns every failure into the result's `error`.
+            options = _call_options(args, choice)
+            return index, await acall_api(request, api_keys_env=choice.api_keys_env, client=client, **options)
 
-    tasks = []
-    for index, (number, entry) in enumerate(entries):
-        if isinstance(entry, dict):
-            tasks.append(answer(index, entry))
-        else:
-            results[index] = _failure(entry, input_line=number)
-    failed = sum(1 for r in results if r is not None)
-    # disable=None: a bar on a terminal, nothing when standard error is a file or a pipe.
-    bar = tqdm(total=len(entries), initial=failed, file=sys.stderr, unit="req", desc=args.model or "answers", disable=None, dynamic_ncols=True)
-    if failed:
-        bar.set_postfix(failed=failed)
-    try:
-        for done in asyncio.as_completed(tasks):
-            index, result = await done
-            results[index] = result
-            failed += bool(result.get("error"))
-            bar.set_postfix(failed=failed, refresh=False)
-            bar.update(1)
+        calls = []
+        for index, (number, entry) in enumerate(entries):
+            if isinstance(entry, dict):
+                calls.append(answer(index, entry))
+            else:
+                results[index] = failure_result(entry, {"input_line": number})
+        failed = sum(1 for r in results if r is not None)
+        # disable=None: a bar on a terminal, nothing when standard error is a file or a pipe.
+        bar = tqdm(total=len(entries), initial=failed, file=sys.stderr, unit="req", desc=args.model or "answers", disable=None, dynamic_ncols=True)
+        if failed:
+            bar.set_postfix(failed=failed)
+        try:
+            for done in asyncio.as_completed(bounded(calls)):
+                index, result = await done
+                results[index] = result
+                failed += bool(result.get("error"))
+                bar.set_postfix(failed=failed, refresh=False)
+                bar.update(1)
+                flush_ready()
             flush_ready()
-        flush_ready()
-    finally:
-        bar.close()
-        await openai_compat.aclose_clients()
+        finally:
+            bar.close()
     return [r for r in results if r is not None]

@@ -55,11 +55,9 @@ assert STRATEGIES == frozenset(ROUTER_STRATEGIES), "config.ROUTER_STRATEGIES and
 
 
 def build_strategy(config: OpenClawConfig) -> Strategy:
-    """The strategy ``config.router`` names (ValueError for an unknown one)."""
+    """The strategy ``config.router`` names (the config has already checked the name)."""
     router = config.router
-    builder = _BUILDERS.get(router.strategy)
-    if builder is None:
-        raise ValueError(f"router.strategy: unknown strategy '{router.strategy}' (known: {', '.join(ROUTER_STRATEGIES)})")
+    builder = _BUILDERS[router.strategy]
     pool = router.pool(list(config.llms))
     return builder(config, pool, router.default or pool[0])
 

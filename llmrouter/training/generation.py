@@ -106,7 +106,7 @@ def _score(row: QueryRow, answer: str, options: GenerateOptions) -> tuple[float 
         return None, str(exc)
 
 
-async def _ask(row: QueryRow, model: Candidate, options: GenerateOptions) -> dict[str, Any]:
+async def _ask(row: QueryRow, model: Candidate, options: GenerateOptions, client: Any) -> dict[str, Any]:
     from llmrouter.utils.api_calling import acall_api
 
     request = {**model.request, "query": row.query}
@@ -120,6 +120,7 @@ async def _ask(row: QueryRow, model: Candidate, options: GenerateOptions) -> dic
         top_p=options.top_p,
         timeout=model.timeout,
         max_retries=options.max_retries,
+        client=client,
     )
 
 
@@ -133,7 +134,7 @@ async def run_generation(
     """Ask every (query, candidate) pair not in ``done``; one JSON line per pair to ``out``."""
     from tqdm import tqdm
 
-    from llmrouter.utils import openai_compat
+    from llmrouter.utils.http_client import pooled_client
 
     summary = Summary(planned=len(queries) * len(candidates))
     queues: dict[str, asyncio.Queue[tuple[QueryRow, Candidate]]] = {}
@@ -158,7 +159,7 @@ async def run_generation(
             if not budget.reserve(reserved):
                 return
             started = time.perf_counter()
-            result = await _ask(row, model, options)
+            result = await _ask(row, model, options, client)
             usage = {"prompt_tokens": result.get("prompt_tokens", 0), "completion_tokens": result.get("completion_tokens", 0)}
             cost = usage_cost(usage, model.prices)
             budget.settle(reserved, cost)
@@ -186,6 +187,8 @@ async def run_generation(
             bar.set_postfix(spent=f"${budget.spent:.4f}", errors=summary.errors, refresh=False)
             bar.update(1)
 
+    # This loop owns the pooled client of the OpenAI-compatible calls (Bedrock: LiteLLM's own).
+    client = None if all(m.provider.startswith("bedrock:") for m in candidates) else pooled_client()
     try:
         workers = [worker(q) for q in queues.values() for _ in range(max(1, options.concurrency))]
         await asyncio.gather(*workers)
@@ -193,7 +196,8 @@ async def run_generation(
         bar.close()
         summary.spent = budget.spent
         summary.stopped_by_budget = budget.exhausted
-        await openai_compat.aclose_clients()
+        if client is not None:
+            await client.aclose()
     return summary
 
 

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from llmrouter import errors
+from llmrouter.error_classify import classify
 from llmrouter.providers import BEDROCK, BEDROCK_PARAMS
 from llmrouter.utils.chat_call import ChatCall
 from llmrouter.utils.litellm_setup import load_litellm
@@ -143,7 +144,7 @@ def _prepare(call: ChatCall) -> tuple[Any, str]:
 
 
 def _fail(exc: BaseException, call: ChatCall) -> errors.GatewayError:
-    err = errors.classify(
+    err = classify(
         exc, provider=BEDROCK, model_id=call.model_id, region=call.region, endpoint=endpoint_url(call), timeout_s=call.timeout
     )
     log.warning("bedrock model=%s region=%s failed: %s", call.model_id, call.region, err.code)

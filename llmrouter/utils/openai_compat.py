@@ -1,59 +1,34 @@
 """OpenAI-compatible providers (NVIDIA NIM, OpenAI, Together, vLLM...) by direct HTTP.
 
-No LiteLLM here: this is the fast path. One pooled ``httpx2.AsyncClient`` per event loop
-(call_api runs a fresh loop per call; the server runs one loop), keys rotated per call.
+No LiteLLM here: this is the fast path. Calls go through the ``httpx2.AsyncClient`` they
+are handed (:mod:`llmrouter.utils.http_client`: the server's lifespan, the CLI command or
+call_api's bridge owns it); keys are rotated per call.
 """
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import logging
 import threading
-import weakref
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
-# httpx2 (pydantic's maintained fork of httpx, already required by the openai SDK that
-# LiteLLM depends on) rather than httpx 0.28: httpcore 1.0's pool rescans every connection
-# for every queued request, which cost more than half the gateway's CPU at concurrency 100
-# (see docs/benchmark.md). Same API, and vcrpy records and replays it.
-import httpx2 as httpx
+import httpx2 as httpx  # why httpx2: see llmrouter.utils.http_client
 import orjson
 
 from llmrouter import errors
 from llmrouter.providers import DEFAULT_TIMEOUT_S, OPENAI_COMPATIBLE
 from llmrouter.utils.chat_call import ChatCall
+from llmrouter.utils.http_client import pooled_client
 from llmrouter.utils.openai_shapes import normalize_completion
 
-__all__ = ["achat", "astream", "aclose_clients", "get_client"]
+__all__ = ["achat", "astream", "next_key"]
 
 log = logging.getLogger("llmrouter.openai_compat")
 
-_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient]" = weakref.WeakKeyDictionary()
 _rotations: dict[tuple[str, ...], "itertools.cycle[str]"] = {}
 _rotation_lock = threading.Lock()
-
-
-def get_client() -> httpx.AsyncClient:
-    """The pooled client of the running event loop."""
-    loop = asyncio.get_running_loop()
-    client = _clients.get(loop)
-    if client is None or client.is_closed:
-        client = httpx.AsyncClient(
-            timeout=httpx.Timeout(DEFAULT_TIMEOUT_S, connect=10.0),
-            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200),
-            http2=False,
-        )
-        _clients[loop] = client
-    return client
-
-
-async def aclose_clients() -> None:
-    loop = asyncio.get_running_loop()
-    client = _clients.pop(loop, None)
-    if client is not None:
-        await client.aclose()
 
 
 def next_key(keys: tuple[str, ...]) -> str | None:
@@ -109,10 +84,14 @@ def _fail(exc: Exception, call: ChatCall) -> errors.GatewayError:
     )
 
 
-async def achat(call: ChatCall) -> dict[str, Any]:
+async def achat(call: ChatCall, client: httpx.AsyncClient | None = None) -> dict[str, Any]:
+    """One call as a normalized ``chat.completion`` dict, through ``client`` (or a client of its own)."""
+    if client is None:
+        async with pooled_client() as own:
+            return await achat(call, own)
     url, headers, body = _request(call, stream=False)
     try:
-        response = await get_client().post(url, content=body, headers=headers, timeout=call.timeout)
+        response = await client.post(url, content=body, headers=headers, timeout=call.timeout)
     except Exception as exc:  # httpx errors, and replay's "not recorded"
         raise _fail(exc, call) from None
     if response.status_code >= 400:
@@ -138,10 +117,16 @@ def _is_openai_shaped(data: Any) -> bool:
     )
 
 
-async def astream(call: ChatCall) -> AsyncIterator[dict[str, Any]]:
-    """Parsed ``chat.completion.chunk`` dicts, relayed as the provider sends them."""
+async def astream(call: ChatCall, client: httpx.AsyncClient | None = None) -> AsyncIterator[dict[str, Any]]:
+    """Parsed ``chat.completion.chunk`` dicts, relayed as the provider sends them, through
+    ``client`` (or a client of its own)."""
+    if client is None:
+        # aclosing: a consumer that stops early closes the upstream stream before the client.
+        async with pooled_client() as own, aclosing(astream(call, own)) as chunks:
+            async for chunk in chunks:
+                yield chunk
+        return
     url, headers, body = _request(call, stream=True)
-    client = get_client()
     finished = False  # a finish_reason was seen: the answer is complete even without [DONE]
     try:
         async with client.stream("POST", url, content=body, headers=headers, timeout=call.timeout) as response:
