@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 from routing_fixtures import SAMPLE, read_jsonl, write_jsonl
 
-from conftest import REFERENCE, Reply, completion_body
+from loopback import REFERENCE, StubReply, completion_body
 from llmrouter.cli import main
 
 ROWS = read_jsonl(SAMPLE)
@@ -42,21 +42,21 @@ def write_config(tmp_path: Path, url: str, models: dict[str, float], **extra: ob
     return config
 
 
-def test_generate_scores_costs_and_errors_then_resume_retries_only_the_error(tmp_path, loopback, capsys):
+def test_generate_scores_costs_and_errors_then_resume_retries_only_the_error(tmp_path, upstream, capsys):
     truth = {r["query"]: r for r in PICK}
     failing = PICK[2]["query"]
     failed_once: set[str] = set()
 
-    def answer(received, n):
+    def answer(received):
         model, text = received.json()["model"], _user_text(received)
         if model == "id-flaky" and text == failing and text not in failed_once:
             failed_once.add(text)
-            return Reply(status=500, body={"error": {"message": "upstream exploded"}})
+            return StubReply(status=500, body={"error": {"message": "upstream exploded"}})
         reply = right_answer(truth[text]) if model == "id-good" else "I have no idea."
-        return Reply(body=completion_body(reply, model))
+        return StubReply(body=completion_body(reply, model))
 
-    upstream = loopback(answer)
-    config = write_config(tmp_path, upstream.url, {"good": 2.0, "bad": 0.5, "flaky": 1.0})
+    up = upstream(answer)
+    config = write_config(tmp_path, up.url, {"good": 2.0, "bad": 0.5, "flaky": 1.0})
     queries = write_jsonl(tmp_path / "queries.jsonl", PICK)
     scores = tmp_path / "scores.jsonl"
     argv = ["generate", "--queries", str(queries), "--config", str(config), "--output", str(scores), "--max-retries", "0"]
@@ -76,20 +76,20 @@ def test_generate_scores_costs_and_errors_then_resume_retries_only_the_error(tmp
     assert error["model"] == "flaky" and error["score"] is None and "upstream exploded" in error["error"]
     assert {"prompt_tokens", "completion_tokens", "latency_s", "cost", "response"} <= set(records[0])
 
-    before = len(upstream.received)
+    before = len(up.requests)
     assert main(argv) == 0  # the rerun asks only the pair that failed, which now answers
-    assert len(upstream.received) == before + 1
+    assert len(up.requests) == before + 1
     assert "flaky" in read_jsonl(scores)[2]["scores"]
 
 
-def test_max_cost_stops_before_the_budget_is_passed(tmp_path, loopback, capsys):
-    def answer(received, n):
+def test_max_cost_stops_before_the_budget_is_passed(tmp_path, upstream, capsys):
+    def answer(received):
         body = completion_body("42", received.json()["model"])
         body["usage"] = {"prompt_tokens": 200, "completion_tokens": 100, "total_tokens": 300}
-        return Reply(body=body)
+        return StubReply(body=body)
 
-    upstream = loopback(answer)
-    config = write_config(tmp_path, upstream.url, {"pricey": 1000.0})  # $1000 per 1M tokens: $0.30 per answer
+    up = upstream(answer)
+    config = write_config(tmp_path, up.url, {"pricey": 1000.0})  # $1000 per 1M tokens: $0.30 per answer
     queries = write_jsonl(tmp_path / "queries.jsonl", PICK)
     budget = 1.0
     # A call starts only if spent + its worst case ((ceil(chars / 3) + 16) prompt + 100 answer tokens) <= budget.
@@ -104,7 +104,7 @@ def test_max_cost_stops_before_the_budget_is_passed(tmp_path, loopback, capsys):
     assert main(argv) == 1
     assert "stopped: the next call could pass --max-cost $1" in capsys.readouterr().err
     records = read_jsonl(tmp_path / "s.runs.jsonl")
-    assert len(records) == expected == len(upstream.received)
+    assert len(records) == expected == len(up.requests)
     assert sum(r["cost"] for r in records) <= budget
 
 
@@ -124,9 +124,9 @@ def test_generate_on_bedrock_replays_cassettes(tmp_path, capsys):
     assert [set(r["scores"]) for r in read_jsonl(scores)] == [{"titan-lite"}, {"titan-lite"}]
 
 
-def test_a_killed_run_resumes_without_asking_twice(tmp_path, loopback):
-    upstream = loopback(lambda received, n: Reply(body=completion_body("A", received.json()["model"]), delay=0.15))
-    config = write_config(tmp_path, upstream.url, {"slow": 1.0})
+def test_a_killed_run_resumes_without_asking_twice(tmp_path, upstream):
+    up = upstream(lambda received: StubReply(body=completion_body("A", received.json()["model"]), delay=0.15))
+    config = write_config(tmp_path, up.url, {"slow": 1.0})
     rows = ROWS[:30]
     queries = write_jsonl(tmp_path / "queries.jsonl", rows)
     argv = ["generate", "--queries", str(queries), "--config", str(config), "--output", str(tmp_path / "s.jsonl"), "--concurrency", "1"]
@@ -144,15 +144,15 @@ def test_a_killed_run_resumes_without_asking_twice(tmp_path, loopback):
             proc.kill()
     written = runs.read_text().count("\n")
     assert 4 <= written < 30, written
-    asked_before = len(upstream.received)
+    asked_before = len(up.requests)
     assert main(argv) == 0
     records = read_jsonl(runs)
     assert len({r["key"] for r in records}) == 30 == len(records)  # every pair once: none asked twice
-    assert len(upstream.received) - asked_before == 30 - written
+    assert len(up.requests) - asked_before == 30 - written
     assert len(read_jsonl(tmp_path / "s.jsonl")) == 30
 
 
-def test_bad_query_file_names_the_line(tmp_path, capsys, loopback):
+def test_bad_query_file_names_the_line(tmp_path, capsys):
     config = write_config(tmp_path, "http://127.0.0.1:9", {"m": 1.0})
     queries = write_jsonl(tmp_path / "queries.jsonl", [PICK[0], {"query": "q", "ground_truth": "x", "metric": "bleu"}])
     assert main(["generate", "--queries", str(queries), "--config", str(config), "--output", str(tmp_path / "s.jsonl")]) == 2

@@ -13,7 +13,8 @@ import pytest
 import yaml
 from routing_fixtures import LLMS, SAMPLE, read_jsonl, small_router, small_scores, write_jsonl  # noqa: F401 - fixtures
 
-from conftest import Reply, asgi_gateway, completion_body
+from conftest import asgi_gateway
+from loopback import StubReply, completion_body
 from llmrouter.cli import main
 
 MODELS = list(json.loads(LLMS.read_text()))
@@ -33,34 +34,34 @@ def _routes(router: Path, queries_file: Path, tmp_path: Path) -> list[str]:
     return [r["model"] for r in read_jsonl(out)]
 
 
-async def test_serve_routes_auto_as_llmrouter_route_does(tmp_path, loopback, small_router):
-    upstream = loopback(lambda received, n: Reply(body=completion_body("ok", received.json()["model"])))
+async def test_serve_routes_auto_as_llmrouter_route_does(tmp_path, upstream, small_router):
+    up = upstream(lambda received: StubReply(body=completion_body("ok", received.json()["model"])))
     rows = read_jsonl(SAMPLE)[::7]  # 20 queries, every task family
     expected = _routes(small_router, write_jsonl(tmp_path / "q.jsonl", [{"query": r["query"]} for r in rows]), tmp_path)
     assert len(set(expected)) > 1  # a router that always picks one model would prove little
     picked = []
-    async with asgi_gateway(gateway_config(small_router, upstream.url + "/v1")) as (client, _app):
+    async with asgi_gateway(gateway_config(small_router, up.url + "/v1")) as (client, _app):
         for row in rows:
             response = await client.post("/v1/chat/completions", json={"model": "auto", "messages": [{"role": "user", "content": row["query"]}]})
             assert response.status_code == 200, response.text
             picked.append(response.headers["x-openclaw-model"])
             assert response.json()["model"] == picked[-1]
     assert picked == expected
-    assert [r.json()["model"] for r in upstream.received] == [f"id-{m}" for m in expected]
+    assert [r.json()["model"] for r in up.requests] == [f"id-{m}" for m in expected]
 
 
-def test_infer_model_auto_routes_the_same_way(tmp_path, loopback, small_router):
-    upstream = loopback(lambda received, n: Reply(body=completion_body("ok", received.json()["model"])))
+def test_infer_model_auto_routes_the_same_way(tmp_path, upstream, small_router):
+    up = upstream(lambda received: StubReply(body=completion_body("ok", received.json()["model"])))
     config = tmp_path / "gw.yaml"
-    config.write_text(yaml.safe_dump(gateway_config(small_router, upstream.url + "/v1")))
+    config.write_text(yaml.safe_dump(gateway_config(small_router, up.url + "/v1")))
     queries = write_jsonl(tmp_path / "q.jsonl", [{"query": r["query"]} for r in read_jsonl(SAMPLE)[3::9]])
     answers = tmp_path / "answers.jsonl"
     assert main(["infer", "--config", str(config), "--model", "auto", "--input", str(queries), "--output", str(answers)]) == 0
     assert [a["model_name"] for a in read_jsonl(answers)] == _routes(small_router, queries, tmp_path)
     question = read_jsonl(queries)[0]["query"]
-    before = len(upstream.received)
+    before = len(up.requests)
     assert main(["infer", "--config", str(config), "--model", "auto", "--query", question]) == 0
-    assert upstream.received[before].json()["model"] == f"id-{_routes(small_router, queries, tmp_path)[0]}"
+    assert up.requests[before].json()["model"] == f"id-{_routes(small_router, queries, tmp_path)[0]}"
 
 
 def test_router_models_limits_the_trained_choice(small_router):
