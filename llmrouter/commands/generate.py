@@ -13,7 +13,6 @@ budget stopped the run, 2 for usage problems, 130 after Ctrl-C.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
 from typing import Any
@@ -61,6 +60,8 @@ def _candidates(args: argparse.Namespace) -> list[Any]:
 
 
 def run_from_cli(args: argparse.Namespace) -> int:
+    import asyncio
+
     from llmrouter.training.data import DataError
     from llmrouter.training.generation import GenerateOptions, open_runs, run_generation
     from llmrouter.training.queries import load_queries

@@ -63,6 +63,9 @@ def _last_user_text(messages: list[Any]) -> str | None:
 def run_from_cli(args: argparse.Namespace) -> int:
     from llmrouter.training.router_dir import load_router
 
+    if args.cost_weight is not None and args.cost_weight < 0:
+        print_error(f"--cost-weight must be >= 0 (0 = quality only), got {args.cost_weight:g}")
+        return 2
     try:
         router = load_router(args.router)
         queries = read_queries(args.input)

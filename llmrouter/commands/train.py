@@ -58,6 +58,18 @@ def run_from_cli(args: argparse.Namespace) -> int:
     from llmrouter.training.router_dir import save_router
 
     settings = {key: value for key, value in (("k", args.k), ("alpha", args.alpha)) if value is not None}
+    problems = [
+        f"{flag} must be {rule}"
+        for flag, value, ok, rule in (
+            ("--k", args.k, args.k is None or args.k >= 1, ">= 1"),
+            ("--alpha", args.alpha, args.alpha is None or args.alpha > 0, "> 0"),
+            ("--folds", args.folds, args.folds == 0 or args.folds >= 2, "0 (none) or >= 2"),
+        )
+        if not ok
+    ]
+    if problems:
+        print_error("; ".join(problems))
+        return 2
     try:
         prices = candidate_prices(args)
         data = load_scores(args.scores, prices)

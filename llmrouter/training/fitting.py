@@ -69,6 +69,8 @@ def cross_validate(
     from sklearn.model_selection import KFold
 
     n = len(data.queries)
+    if folds == 0:
+        return {"skipped": "--folds 0: no cross-validation asked"}
     folds = min(folds, n)
     if folds < 2:
         return {"skipped": f"{n} row(s): too few for cross-validation"}
@@ -79,6 +81,8 @@ def cross_validate(
         predicted[test_rows] = kind.predict_many(counts.tfidf(test_rows, keep, featurizer))
         relative[f] = _relative(_mean_cost(data.cost[train_rows]))
     complete = data.complete
+    if not complete.any():
+        return {"skipped": "no query has a score for every model, so no two routings can be compared"}
     # Each fold decides with its own training costs; their mean is the same up to noise.
     summary = summarize(data.models, data.scores[complete], data.cost[complete], predicted[complete], relative.mean(axis=0))
     return {"method": f"{folds}-fold cross-validation", "seed": seed, **summary}

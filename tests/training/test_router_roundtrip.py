@@ -122,3 +122,18 @@ def test_train_takes_prices_from_a_config(tmp_path, capsys, small_scores):
     assert main(["train", "--scores", str(small_scores), "--config", str(config), "--out", str(tmp_path / "r2")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"error: {small_scores}, line 1: unknown model 'codegemma-7b' (not among the candidates:")
+
+
+@pytest.mark.parametrize("kind", ["knn", "linear"])
+def test_pairs_missing_from_the_data_are_not_trained_on(tmp_path, small_scores, kind):
+    """`generate` leaves out a pair whose call failed: training uses the rest of the row."""
+    rows = read_jsonl(small_scores)
+    for i, row in enumerate(rows):
+        if i % 3 == 0:
+            del row["scores"]["llama-3.1-nemotron-51b-instruct"]
+    scores = write_jsonl(tmp_path / "gappy.jsonl", rows)
+    out = tmp_path / kind
+    assert main(["train", "--scores", str(scores), "--llms", str(LLMS), "--out", str(out), "--router", kind, "--folds", "2"]) == 0
+    router = load_router(out)
+    assert json.loads((out / "metrics.json").read_text())["rows"] == len(rows) - len(rows[::3])  # complete rows only
+    assert all(np.isfinite(router.predict(r["query"])).all() for r in read_jsonl(SAMPLE)[:20])

@@ -112,3 +112,12 @@ def test_featurizer_version_mismatch(tmp_path, capsys, small_router):
     assert main(["eval", "--router", str(router), "--scores", str(queries)]) == 2
     line = _one_error_line(capsys)
     assert f"{router / 'manifest.json'}: featurizer tfidf-words-1-2 version 99" in line and "retrain" in line
+
+
+def test_bad_flags_are_one_line(tmp_path, capsys, small_router):
+    scores = write_jsonl(tmp_path / "scores.jsonl", [GOOD])
+    assert main(["train", "--scores", str(scores), "--llms", str(LLMS), "--out", str(tmp_path / "r"), "--k", "0", "--folds", "1"]) == 2
+    assert _one_error_line(capsys) == "error: --k must be >= 1; --folds must be 0 (none) or >= 2"
+    queries = write_jsonl(tmp_path / "q.jsonl", [{"query": "hi"}])
+    assert main(["route", "--router", str(small_router), "--input", str(queries), "--cost-weight", "-1"]) == 2
+    assert _one_error_line(capsys) == "error: --cost-weight must be >= 0 (0 = quality only), got -1"
