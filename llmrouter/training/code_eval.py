@@ -6,7 +6,8 @@ The program runs in a fresh ``python -I`` in an empty temporary directory, with:
 
 - no network: in a new network namespace (``unshare -rn``, loopback only and down) where the
   kernel allows it, and in any case with ``socket`` disabled before the answer runs;
-- a wall-clock timeout (:data:`TIMEOUT_S`, a hang scores 0) and a 2 GB address-space limit.
+- a wall-clock timeout (:data:`TIMEOUT_S`, a hang scores 0; the whole process group is killed)
+  and a 2 GB address-space limit.
 
 Score 1.0 when every test passes, else 0.0. A row without usable tests, or a machine where
 Python cannot be started, raises :class:`~.metrics.MetricSkipped` with the reason.
@@ -15,10 +16,12 @@ Python cannot be started, raises :class:`~.metrics.MetricSkipped` with the reaso
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -92,9 +95,19 @@ def run_tests(answer: str, truth: str, row: dict[str, Any], timeout: float = TIM
         command = [*_network_namespace(), sys.executable, "-I", "-c", _GUARD]
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONDONTWRITEBYTECODE": "1"}
         try:
-            done = subprocess.run(command, cwd=workdir, env=env, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
-            return 0.0
+            # Its own process group: on timeout, whatever the program started dies with it.
+            proc = subprocess.Popen(
+                command, cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, start_new_session=True,
+            )
         except OSError as exc:
             raise MetricSkipped(f"cannot start Python for code_eval ({exc})") from None
-    return float(done.returncode == 0)
+        try:
+            returncode = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            returncode = -1
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return float(returncode == 0)
