@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from llmrouter.pricing import Prices, usage_cost
+from llmrouter.secrets import redact
 from llmrouter.training.metrics import MetricSkipped, score_answer
 from llmrouter.training.queries import QueryRow
 
@@ -169,13 +170,13 @@ async def run_generation(
                 "latency_s": round(float(result.get("response_time") or time.perf_counter() - started), 4), "cost": cost,
             }
             if result.get("error"):  # an API failure is not a wrong answer: no score at all
-                record.update(score=None, error=result["error"], error_code=result.get("error_code"))
+                record.update(score=None, error=redact(str(result["error"])), error_code=result.get("error_code"))
                 summary.errors += 1
                 summary.error_codes[result.get("error_code") or "error"] += 1
             else:
                 answer = str(result.get("response") or "")
                 score, skipped = await asyncio.to_thread(_score, row, answer, options)
-                record.update(score=score, response=answer)
+                record.update(score=score, response=redact(answer))  # an upstream may echo a key
                 if skipped:
                     record["skipped"] = skipped
                     summary.skipped += 1
