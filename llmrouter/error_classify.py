@@ -16,6 +16,7 @@ from llmrouter.errors import (
     boto3_missing,
     credentials_invalid,
     credentials_missing,
+    litellm_missing,
     model_access_denied,
     model_id_invalid,
     parse_retry_after,
@@ -92,6 +93,8 @@ def classify(
         return replay_missing(f"{found.group(1)} {found.group(2)}" if found else "see the gateway log")
     if name == "ModuleNotFoundError" and ("boto3" in text or "botocore" in text):
         return boto3_missing()
+    if name == "ModuleNotFoundError" and (getattr(exc, "name", None) or "").split(".")[0] in ("litellm", "") and "litellm" in text:
+        return litellm_missing()
     if names & {"Timeout", "TimeoutException", "ReadTimeout", "ConnectTimeout", "TimeoutError", "ReadTimeoutError"} or status == 408:
         return timeout(model_id, region, timeout_s, provider)
     if bedrock and (name in {"NoCredentialsError", "PartialCredentialsError"} or _CRED_MISSING.search(text)):

@@ -220,12 +220,18 @@ def test_prompt_estimate_counts_messages_tools_and_images():
 # --- configuration ----------------------------------------------------------------------------
 
 
-EXTRA = {"rules": {"rules": [{"keywords": ["weather"], "model": "b"}]}, "llm": {"router_model": "c"}}
+EXTRA = {
+    "rules": {"rules": [{"keywords": ["weather"], "model": "b"}]},
+    "llm": {"router_model": "c"},
+    "custom": {"class": "custom_strategy:LongPromptsTo", "options": {"model": "c"}},
+}
+EXAMPLES = __import__("pathlib").Path(__file__).resolve().parent.parent / "examples"
 
 
-async def test_every_strategy_the_config_accepts_builds_its_own_router_and_routes_auto():
+async def test_every_strategy_the_config_accepts_builds_its_own_router_and_routes_auto(monkeypatch):
     """Each name config.py validates must reach a builder of its own (a name the registry
     lacked would fail at startup; one mapped to the wrong strategy would route wrongly)."""
+    monkeypatch.syspath_prepend(str(EXAMPLES))  # custom: examples/custom_strategy.py
     kinds = {}
     for strategy in ROUTER_STRATEGIES:
         router = Router(config({"strategy": strategy, **EXTRA.get(strategy, {})}))
@@ -277,10 +283,11 @@ def test_a_model_cannot_be_called_auto():
         config({}, {"auto": llm("A")})
 
 
-def test_every_yaml_block_of_docs_routing_loads_and_covers_every_strategy():
+def test_every_yaml_block_of_docs_routing_loads_and_covers_every_strategy(monkeypatch):
     """docs/routing.md's blocks, each with the doc's shared `llms`, load and build a Router."""
     from pathlib import Path
 
+    monkeypatch.syspath_prepend(str(EXAMPLES))  # custom: examples/custom_strategy.py
     import yaml
 
     doc = (Path(__file__).resolve().parent.parent / "docs" / "routing.md").read_text()
