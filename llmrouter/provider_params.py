@@ -73,7 +73,8 @@ def register_config_secrets(config: OpenClawConfig) -> None:
     A key still reading an unset variable is its ``${VAR}`` text, not a secret (and the
     startup warning names that variable).
     """
-    for name, llm in config.llms.items():
+    models = [*config.llms.items(), *([("router", config.router.router_llm)] if config.router.router_llm else [])]
+    for name, llm in models:
         with contextlib.suppress(errors.GatewayError):
             api_keys_for(llm, config, name)
     for key in config.serve.api_keys:
