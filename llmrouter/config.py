@@ -329,7 +329,8 @@ def _describe(exc: ValidationError, source: str, data: dict[str, Any]) -> str:
     """The first validation problem as ``file: key.path: message`` (with a did-you-mean)."""
     err = exc.errors()[0]
     loc = [str(p) for p in err["loc"]]
-    where = ".".join(loc) or "(top level)"
+    # The inline router model (config_upstream) is written as router.provider/model/... in the file.
+    where = ".".join(loc).replace("router.router_llm", "router") or "(top level)"
     if err["type"] == "extra_forbidden":
         parent_model = _model_at(loc[:-1])
         known = list(parent_model.model_fields) if parent_model else []

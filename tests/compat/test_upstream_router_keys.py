@@ -128,3 +128,15 @@ def test_keys_no_upstream_had_still_stop_the_server(tmp_path, text, where, guess
         text += "llms:\n  a: {provider: bedrock, model: m, aws_region: us-east-1}\n"
     message = load_error(text, tmp_path)
     assert f"{where}: unknown key; did you mean '{guess}'?" in message
+
+
+def test_a_bad_inline_router_model_is_named_as_written(tmp_path):
+    message = load_error("""
+router:
+  strategy: llm
+  provider: my-vllm
+  model: router-8b
+llms:
+  a: {provider: bedrock, model: amazon.nova-lite-v1:0, aws_region: us-east-1}
+""", tmp_path)
+    assert ": router: provider 'my-vllm'" in message and "needs `base_url`" in message
