@@ -74,3 +74,15 @@ def test_a_model_without_any_key_is_warned_about_once_with_the_fix(monkeypatch):
     [nim] = [w for w in warnings if "nim" in w]
     assert "api_key_env: LLMROUTER_COMPAT_NIM_KEY" in nim and "which is not set" in nim and "Set the key" in nim
     assert not [w for w in warnings if "model local" in w]
+
+
+def test_infer_with_such_a_model_is_one_error_line(tmp_path, monkeypatch, capsys):
+    from llmrouter import cli
+
+    monkeypatch.delenv(VAR, raising=False)
+    path = tmp_path / "gw.yaml"
+    path.write_text(f"llms:\n  nim:\n    provider: nvidia\n    model: m\n    api_key: ${{{VAR}}}\n")
+    code = cli.main(["infer", "--config", str(path), "--model", "nim", "--query", "hi"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.startswith("error: Model 'nim' has no API key") and f"Set {VAR}" in err
+    assert "Traceback" not in err
