@@ -4,6 +4,7 @@ imports LiteLLM before its clock starts, so ``response_time`` is the model's, no
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -74,3 +75,17 @@ def test_call_api_loads_litellm_before_the_clock_starts(upstream, monkeypatch):
                                    "api_endpoint": stub.url, "query": "hi"}, max_retries=0)
     assert result["response"] == "fast answer", result
     assert skew == [100.0] and result["response_time"] < 100.0
+
+
+def test_the_warm_up_does_not_say_ready_without_boto3(monkeypatch, caplog):
+    from llmrouter import errors
+    from openclaw_litellm import litellm_warmup
+
+    monkeypatch.setattr(litellm_warmup, "missing_bedrock_dependency", errors.boto3_missing)
+    warmup = litellm_warmup.LiteLLMWarmup()
+    with caplog.at_level(logging.INFO, logger="openclaw.warmup"):
+        warmup.start()
+        warmup._thread.join(120)
+    lines = [r.getMessage() for r in caplog.records if r.name == "openclaw.warmup"]
+    assert not any("Bedrock models are ready" in line for line in lines), lines
+    assert any("Bedrock models cannot answer" in line and "boto3" in line for line in lines), lines
