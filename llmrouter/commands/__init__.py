@@ -119,7 +119,12 @@ def model_choice(config: "OpenClawConfig", name: str) -> ModelChoice:
         )
     llm = config.llms[name]
     provider_params.register_config_secrets(config)  # no key of the file is ever printed
-    keys = tuple(provider_params.api_keys_for(llm, config))
+    from llmrouter.errors import GatewayError
+
+    try:
+        keys = tuple(provider_params.api_keys_for(llm, config, name))
+    except GatewayError as err:  # a key reading an unset variable: "set VAR"
+        raise CommandError(err.message, EXIT_FAILED) from None
     return ModelChoice(name, llm, config, provider_params.call_request(name, llm, config), keys)
 
 

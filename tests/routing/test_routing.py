@@ -220,7 +220,12 @@ def test_prompt_estimate_counts_messages_tools_and_images():
 # --- configuration ----------------------------------------------------------------------------
 
 
-EXTRA = {"rules": {"rules": [{"keywords": ["weather"], "model": "b"}]}, "llm": {"router_model": "c"}}
+EXTRA = {
+    "rules": {"rules": [{"keywords": ["weather"], "model": "b"}]},
+    "llm": {"router_model": "c"},
+    "custom": {"class": "custom_strategy:LongPromptsTo", "options": {"model": "c"}},
+}
+EXAMPLES = __import__("pathlib").Path(__file__).resolve().parents[2] / "examples"
 
 
 def train_topic_router(directory, models: list[str]) -> str:
@@ -241,9 +246,10 @@ def train_topic_router(directory, models: list[str]) -> str:
     return str(directory / "router")
 
 
-async def test_every_strategy_the_config_accepts_builds_its_own_router_and_routes_auto(tmp_path):
+async def test_every_strategy_the_config_accepts_builds_its_own_router_and_routes_auto(tmp_path, monkeypatch):
     """Each name config.py validates must reach a builder of its own (a name the registry
     lacked would fail at startup; one mapped to the wrong strategy would route wrongly)."""
+    monkeypatch.syspath_prepend(str(EXAMPLES))  # custom: examples/custom_strategy.py
     kinds = {}
     extra = {**EXTRA, "trained": {"path": train_topic_router(tmp_path, ["a", "b", "c"])}}
     for strategy in ROUTER_STRATEGIES:
@@ -296,10 +302,11 @@ def test_a_model_cannot_be_called_auto():
         config({}, {"auto": llm("A")})
 
 
-def test_every_yaml_block_of_docs_routing_loads_and_covers_every_strategy(tmp_path):
+def test_every_yaml_block_of_docs_routing_loads_and_covers_every_strategy(tmp_path, monkeypatch):
     """docs/routing.md's blocks, each with the doc's shared `llms`, load and build a Router."""
     from pathlib import Path
 
+    monkeypatch.syspath_prepend(str(EXAMPLES))  # custom: examples/custom_strategy.py
     import yaml
 
     doc = (Path(__file__).resolve().parents[2] / "docs" / "routing.md").read_text()
