@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx2
 
+from llmrouter.bedrock_deps import missing_bedrock_dependency
 from llmrouter.provider_params import BEDROCK_CUSTOM_PROVIDER
 from llmrouter.utils import converse_wire
 from llmrouter.utils.converse_wire import CANNED_ANSWER
@@ -121,7 +122,8 @@ class LiteLLMWarmup:
             self._module = _load_and_register()
         except BaseException as exc:  # reported to the requests that need it
             self._error = exc
-            log.error("LiteLLM failed to load: %s", exc)
+            hint = " (pip install litellm)" if isinstance(exc, ImportError) else ""
+            log.error("LiteLLM failed to load: %s%s; Bedrock models cannot answer", exc, hint)
         finally:
             self.seconds = time.perf_counter() - started
             with self._lock:
@@ -131,7 +133,11 @@ class LiteLLMWarmup:
                 with contextlib.suppress(RuntimeError):  # that loop has closed: nobody waits there
                     loop.call_soon_threadsafe(_resolve, future)
             if self._error is None:
-                log.info("LiteLLM loaded in %.1f s; Bedrock models are ready", self.seconds)
+                missing = missing_bedrock_dependency()
+                if missing is None:
+                    log.info("LiteLLM loaded in %.1f s; Bedrock models are ready", self.seconds)
+                else:
+                    log.warning("LiteLLM loaded in %.1f s, but Bedrock models cannot answer: %s", self.seconds, missing.message)
 
     async def ready(self) -> Any:
         if not self._done.is_set():
