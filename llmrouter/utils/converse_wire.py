@@ -26,9 +26,10 @@ adds to a call (parameters, tools, cache markers) reaches Bedrock the same way.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import AsyncIterator
 from typing import Any
+
+import orjson
 
 from llmrouter.utils.aws_signing import auth_headers
 from llmrouter.utils.http_client import AsyncClient, borrowed_or_own
@@ -113,7 +114,7 @@ async def build_request(kwargs: dict[str, Any], *, streaming: bool) -> ConverseR
     route = "converse-stream" if streaming else "converse"
     url = parts["join"](base, f"model/{parts['aws'].encode_model_id(model_id)}/{route}")
     return ConverseRequest(
-        url=url, body=json.dumps(data).encode(), model_id=model_id, region=region, profile=kwargs.get("aws_profile_name"),
+        url=url, body=orjson.dumps(data), model_id=model_id, region=region, profile=kwargs.get("aws_profile_name"),
         timeout=float(kwargs["timeout"]), messages=messages, optional_params=optional_params, json_mode=json_mode,
     )
 
