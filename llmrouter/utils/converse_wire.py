@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
@@ -36,7 +38,7 @@ from llmrouter.utils.http_client import AsyncClient, borrowed_or_own
 from llmrouter.utils.litellm_setup import load_litellm
 from llmrouter.utils.openai_shapes import normalize_chunk
 
-__all__ = ["ConverseRequest", "build_request", "complete", "stream"]
+__all__ = ["CANNED_ANSWER", "ConverseRequest", "build_request", "complete", "stream", "warm_up"]
 
 _PREFIX = "bedrock/converse/"
 # acompletion's own keys; everything else in the kwargs is an OpenAI parameter.
@@ -46,19 +48,23 @@ _CALL_KEYS = {"model", "messages", "aws_region_name", "timeout", "num_retries", 
 _HANDLER_KEYS = ("stream", "model_id", "fake_stream")
 
 
+@dataclass(frozen=True)
 class ConverseRequest:
     """One prepared call: URL, JSON body, and what the answer's decoding needs."""
 
-    __slots__ = ("body", "json_mode", "messages", "model_id", "optional_params", "profile", "region", "timeout", "url")
-
-    def __init__(self, *, url: str, body: bytes, model_id: str, region: str, profile: str | None, timeout: float,
-                 messages: list[dict[str, Any]], optional_params: dict[str, Any], json_mode: bool) -> None:
-        self.url, self.body, self.model_id, self.region, self.profile = url, body, model_id, region, profile
-        self.timeout, self.messages, self.optional_params, self.json_mode = timeout, messages, optional_params, json_mode
+    url: str
+    body: bytes
+    model_id: str
+    region: str
+    profile: str | None
+    timeout: float
+    messages: list[Any]
+    optional_params: dict[str, Any]
+    json_mode: bool
 
 
 @functools.lru_cache(maxsize=1)
-def _litellm_parts() -> Any:
+def _litellm_parts() -> SimpleNamespace:
     """LiteLLM's Bedrock pieces, imported once (after :func:`load_litellm` configured LiteLLM)."""
     load_litellm()
     from litellm.litellm_core_utils.prompt_templates.common_utils import get_completion_messages
@@ -69,24 +75,24 @@ def _litellm_parts() -> Any:
     from litellm.llms.bedrock.common_utils import BedrockError
     from litellm.utils import get_optional_params, validate_and_fix_openai_messages, validate_and_fix_openai_tools
 
-    return {
-        "config": AmazonConverseConfig(),
-        "aws": BaseAWSLLM(),
-        "join": join_api_base,
-        "decoder": AWSEventStreamDecoder,
-        "error": BedrockError,
-        "optional_params": get_optional_params,
-        "fix_messages": validate_and_fix_openai_messages,
-        "fix_tools": validate_and_fix_openai_tools,
-        "copy_messages": get_completion_messages,
-    }
+    return SimpleNamespace(
+        config=AmazonConverseConfig(),
+        aws=BaseAWSLLM(),
+        join=join_api_base,
+        decoder=AWSEventStreamDecoder,
+        error=BedrockError,
+        optional_params=get_optional_params,
+        fix_messages=validate_and_fix_openai_messages,
+        fix_tools=validate_and_fix_openai_tools,
+        copy_messages=get_completion_messages,
+    )
 
 
-def _messages(parts: dict[str, Any], messages: list[dict[str, Any]], model_id: str) -> list[Any]:
+def _messages(parts: SimpleNamespace, messages: list[dict[str, Any]], model_id: str) -> list[Any]:
     """The messages as ``completion()`` hands them to the Converse transformation."""
-    copied = parts["copy_messages"](messages=parts["fix_messages"](messages=messages), ensure_alternating_roles=False,
+    copied = parts.copy_messages(messages=parts.fix_messages(messages=messages), ensure_alternating_roles=False,
                                     user_continue_message=None, assistant_continue_message=None)
-    return list(parts["config"].translate_developer_role_to_system_role(
+    return list(parts.config.translate_developer_role_to_system_role(
         messages=copied, model=model_id, custom_llm_provider="bedrock", api_base=None, model_info=None))
 
 
@@ -98,21 +104,21 @@ async def build_request(kwargs: dict[str, Any], *, streaming: bool) -> ConverseR
     messages = _messages(parts, kwargs["messages"], model_id)
     openai_params = {k: v for k, v in kwargs.items() if k not in _CALL_KEYS}
     if openai_params.get("tools"):
-        openai_params["tools"] = parts["fix_tools"](tools=openai_params["tools"])
-    optional_params = parts["optional_params"](
+        openai_params["tools"] = parts.fix_tools(tools=openai_params["tools"])
+    optional_params = parts.optional_params(
         model=f"converse/{model_id}", custom_llm_provider="bedrock", messages=messages, drop_params=True, **openai_params
     )
     for key in _HANDLER_KEYS:
         optional_params.pop(key, None)
     json_mode = optional_params.get("json_mode") is True
-    data = await parts["config"]._async_transform_request(
+    data = await parts.config._async_transform_request(
         model=model_id, messages=messages, optional_params=optional_params, litellm_params={"drop_params": True}, headers={}
     )
-    base, _ = parts["aws"].get_runtime_endpoint(
+    base, _ = parts.aws.get_runtime_endpoint(
         api_base=None, aws_bedrock_runtime_endpoint=kwargs.get("aws_bedrock_runtime_endpoint"), aws_region_name=region
     )
     route = "converse-stream" if streaming else "converse"
-    url = parts["join"](base, f"model/{parts['aws'].encode_model_id(model_id)}/{route}")
+    url = parts.join(base, f"model/{parts.aws.encode_model_id(model_id)}/{route}")
     return ConverseRequest(
         url=url, body=orjson.dumps(data), model_id=model_id, region=region, profile=kwargs.get("aws_profile_name"),
         timeout=float(kwargs["timeout"]), messages=messages, optional_params=optional_params, json_mode=json_mode,
@@ -129,7 +135,7 @@ async def _send(client: AsyncClient, request: ConverseRequest) -> Any:
             await response.aread()
         finally:
             await response.aclose()
-        raise _litellm_parts()["error"](status_code=response.status_code, message=response.text,
+        raise _litellm_parts().error(status_code=response.status_code, message=response.text,
                                         headers=dict(response.headers))
     return response
 
@@ -145,7 +151,7 @@ async def complete(kwargs: dict[str, Any], client: AsyncClient | None) -> Any:
             await response.aread()
         finally:
             await response.aclose()
-    return _litellm_parts()["config"]._transform_response(
+    return _litellm_parts().config._transform_response(
         model=request.model_id, response=response, model_response=ModelResponse(), stream=False, logging_obj=None,
         optional_params=request.optional_params, api_key="", data=request.body.decode(), messages=request.messages,
         encoding=None, json_mode=request.json_mode,
@@ -158,7 +164,7 @@ async def stream(kwargs: dict[str, Any], client: AsyncClient | None) -> AsyncIte
     async with borrowed_or_own(client) as http:
         response = await _send(http, request)
         try:
-            decoder = _litellm_parts()["decoder"](model=request.model_id, json_mode=request.json_mode)
+            decoder = _litellm_parts().decoder(model=request.model_id, json_mode=request.json_mode)
             first = True
             async for event in decoder.aiter_bytes(response.aiter_bytes(), response_headers=response.headers):
                 chunk = _openai_chunk(event, request.model_id, first)
@@ -234,7 +240,7 @@ def warm_up() -> None:
               "messages": [{"role": "user", "content": "-"}]}
     asyncio.run(build_request(kwargs, streaming=True))
     asyncio.run(anyio.sleep(0))
-    decoder = _litellm_parts()["decoder"](model=model_id)
+    decoder = _litellm_parts().decoder(model=model_id)
     decoder._response_stream_shape()
     asyncio.run(_decode_nothing(decoder))
     for event in ({"role": "assistant"}, {"contentBlockIndex": 0, "delta": {"text": "-"}}, {"contentBlockIndex": 0},
