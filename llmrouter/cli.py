@@ -88,7 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with recording(args.record, args.replay, args.match_body):
             if args.replay:
-                print(f"REPLAY MODE: answers are replayed from the recordings in {args.replay}; no provider is contacted.", file=sys.stderr)
+                from llmrouter.replay_prompts import banner
+
+                print(banner(args.replay, args.config), file=sys.stderr)
             return run_from_cli(args)
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)

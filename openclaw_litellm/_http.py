@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from llmrouter import errors
+from llmrouter.recording import REPLAYED_HEADER, replay_active
 
 if TYPE_CHECKING:
     from openclaw_litellm.completions import ChatService, StreamServed
@@ -147,18 +148,20 @@ async def answer(
     before the answer starts cancels the call and gets 499 (see :func:`unless_client_leaves`).
     Once streaming, Starlette's StreamingResponse notices a client leaving by itself.
     """
+    # Under --replay every upstream answer is a recording: say so, a client may not have seen the banner.
+    replayed = {REPLAYED_HEADER: "true"} if replay_active() else {}
     if not chat.stream:
         served = await unless_client_leaves(request, service.complete(chat))
         if served is None:
             return Response(status_code=CLIENT_CLOSED)
-        return json_response(body(served.body), headers={MODEL_HEADER: served.model, ATTEMPTS_HEADER: str(served.attempts)})
+        return json_response(body(served.body), headers={MODEL_HEADER: served.model, ATTEMPTS_HEADER: str(served.attempts), **replayed})
     streamed = await unless_client_leaves(request, service.stream(chat))
     if streamed is None:
         return Response(status_code=CLIENT_CLOSED)
     return StreamingResponse(
         events(streamed),
         media_type="text/event-stream",
-        headers={MODEL_HEADER: streamed.model, ATTEMPTS_HEADER: str(streamed.attempts), "cache-control": "no-cache"},
+        headers={MODEL_HEADER: streamed.model, ATTEMPTS_HEADER: str(streamed.attempts), "cache-control": "no-cache", **replayed},
     )
 
 
