@@ -169,21 +169,22 @@ def _param(loc: tuple[Any, ...], data: Any, missing: bool) -> str:
     return ".".join(parts)
 
 
-def parse_body(raw: bytes | str, model: type[M]) -> M:
+def parse_body(raw: bytes | str, model: type[M], what: str = "The request body") -> M:
     """A request body (JSON bytes or text) as a valid ``model``, or a 400 catalog error.
 
     The one parser for every endpoint and WebSocket frame: the same limits (an object, at
     most :data:`MAX_JSON_DEPTH` deep) and the same wording, naming the offending field as
-    the client sent it (``param``).
+    the client sent it (``param``). ``what`` names the input in messages ("The frame").
     """
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise errors.bad_request(f"The request body is not valid JSON: {exc}") from None
+        # orjson's own words ("invalid literal, expected 'null'") only make sense with where it stopped.
+        raise errors.bad_request(f"{what} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
     if not isinstance(data, dict):
-        raise errors.bad_request("The request body must be a JSON object")
+        raise errors.bad_request(f"{what} must be a JSON object")
     if _depth(data, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
-        raise errors.bad_request(f"The request body nests deeper than {MAX_JSON_DEPTH} levels")
+        raise errors.bad_request(f"{what} nests deeper than {MAX_JSON_DEPTH} levels")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -194,6 +195,6 @@ def parse_body(raw: bytes | str, model: type[M]) -> M:
         raise errors.bad_request(f"Invalid request: `{where}` {message}", param=where or None) from None
 
 
-def parse_chat_request(raw: bytes | str) -> ChatRequest:
+def parse_chat_request(raw: bytes | str, what: str = "The request body") -> ChatRequest:
     """Bytes to a valid :class:`ChatRequest`, or a 400 catalog error saying what is wrong."""
-    return parse_body(raw, ChatRequest)
+    return parse_body(raw, ChatRequest, what)
