@@ -58,9 +58,9 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
 
 
-def _error_response(err: errors.GatewayError) -> Response:
-    headers = {"retry-after": f"{err.retry_after:g}"} if err.retry_after else None
-    return json_response(err.to_dict(), err.status, headers)
+def _error_response(err: errors.GatewayError, extra: dict[str, str] | None = None) -> Response:
+    headers = {"retry-after": f"{err.retry_after:g}"} if err.retry_after else {}
+    return json_response(err.to_dict(), err.status, {**headers, **(extra or {})} or None)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -77,7 +77,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        return _error_response(errors.http_error(exc.status_code, request.method, request.url.path, str(exc.detail)))
+        # Keep the router's headers: a 405 carries `Allow` (RFC 9110), the methods the path takes.
+        return _error_response(errors.http_error(exc.status_code, request.method, request.url.path, str(exc.detail)), exc.headers)
 
     @app.exception_handler(ClientDisconnect)
     async def _client_left(request: Request, exc: ClientDisconnect) -> Response:
