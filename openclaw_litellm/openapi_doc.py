@@ -53,11 +53,19 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"description": _WHY[status], "content": {"application/json": {"schema": ERROR_SCHEMA}}} for status in statuses}
 
 
+# One Server-Sent Event: `data` is a JSON chunk (chat: `[DONE]` last), `event` names it (responses).
+_SSE_EVENT: dict[str, Any] = {
+    "type": "object",
+    "required": ["data"],
+    "properties": {"event": {"type": "string"}, "data": {"type": "string"}, "id": {"type": "string"}},
+}
+
+
 def completion_responses(what: str) -> dict[int | str, dict[str, Any]]:
     """A completion endpoint's answers: ``what`` as JSON or as an event stream, and its errors."""
     ok = {
         "description": f"{what}: JSON, or with `stream: true` Server-Sent Events",
-        "content": {"application/json": {"schema": {"type": "object"}}, "text/event-stream": {"schema": {"type": "string"}}},
+        "content": {"application/json": {"schema": {"type": "object"}}, "text/event-stream": {"schema": _SSE_EVENT}},
     }
     return {200: ok, **error_responses(*COMPLETION_ERRORS)}
 
@@ -82,4 +90,24 @@ def ready_responses() -> dict[int | str, dict[str, Any]]:
 
 def json_body(schema: dict[str, Any]) -> dict[str, Any]:
     """``openapi_extra`` for an endpoint that reads its JSON body itself: required, with this schema."""
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": _int64_as_format(schema)}}}}
+
+
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _int64_as_format(node: Any) -> Any:
+    """Integer bounds of exactly int64 as OpenAPI's ``format: int64``.
+
+    Bounds like 9223372036854775807 do not survive a trip through a float (JavaScript clients,
+    schema-driven generators): they read as 2**63 and produce values the server must refuse.
+    """
+    if isinstance(node, list):
+        return [_int64_as_format(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _int64_as_format(v) for k, v in node.items()}
+    if out.get("type") == "integer" and (out.get("minimum"), out.get("maximum")) == _INT64:
+        del out["minimum"], out["maximum"]
+        out["format"] = "int64"
+    return out
