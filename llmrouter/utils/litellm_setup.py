@@ -37,6 +37,7 @@ def load_litellm() -> Any:
             litellm.disable_token_counter = True
             litellm.disable_streaming_logging = True
             litellm.turn_off_message_logging = True
+            litellm.disable_add_user_agent_to_request_tags = True  # logging tags nobody reads
             litellm.drop_params = True  # a param Bedrock lacks is dropped, not an error
             litellm.num_retries = 0  # retries are ours: they must respect the catalog
             # httpx rather than aiohttp: one HTTP stack to record, replay and pool.
