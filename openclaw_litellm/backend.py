@@ -5,7 +5,8 @@ The provider seam: two implementations behind ``complete`` / ``stream``.
 - OpenAI-compatible models go by direct HTTP (:mod:`llmrouter.utils.api_calling` with the
   pooled client of :attr:`LLMBackend.client`): no LiteLLM on the fast path.
 - Bedrock models go through ``litellm.acompletion`` with our custom provider
-  (:mod:`openclaw_litellm.bedrock_handler`), which calls the same api_calling core.
+  (:mod:`openclaw_litellm.bedrock_handler`), which calls the same api_calling core on the
+  same pooled client.
 
 Both return OpenAI dicts: a ``chat.completion``, or ``chat.completion.chunk`` dicts.
 
@@ -41,10 +42,10 @@ class LLMBackend:
 
     @property
     def client(self) -> AsyncClient:
-        """The pooled client for OpenAI-compatible calls: the one handed in, else the backend's own.
+        """The pooled client for every upstream call: the one handed in, else the backend's own.
 
-        Its own is opened on first use, not at startup: a config of Bedrock models only never
-        needs one, and the server answers ``/health`` sooner.
+        Bedrock calls get it through ``litellm.acompletion(..., client=...)``. The backend's own
+        is opened on first use, not at startup, so the server answers ``/health`` sooner.
         """
         if self._client is None:
             self._client = pooled_client()
