@@ -15,7 +15,8 @@ makes exactly one tool round trip:
 ``/converse-stream``, event-stream frames from :mod:`bench.upstreams.eventstream`) and
 **enforces the Converse rules that real Bedrock enforces**, answering its real
 ``400 ValidationException`` when a request breaks one (see :func:`converse_violation`):
-the conversation starts with a user turn, roles alternate, ``toolConfig`` is present whenever
+the conversation starts with a user turn, roles alternate, cache points follow Bedrock's
+rules and cached prefixes are read back (:mod:`e2e.bedrock_cache_rules`), ``toolConfig`` is present whenever
 the history holds ``toolUse``/``toolResult`` blocks, every ``toolResult`` answers a ``toolUse``
 of the turn before and every ``toolUse`` is answered, ids and tool names match Bedrock's
 patterns, text blocks are not blank, and the last turn is the user's.
@@ -38,6 +39,7 @@ import re
 import secrets
 import threading
 from collections.abc import Callable
+from urllib.parse import unquote
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +47,7 @@ import orjson
 
 from bench.upstreams._http import Handler, Request, Responder, StubStats, ThreadedServer, run_blocking
 from bench.upstreams.eventstream import CONVERSE_STREAM_CONTENT_TYPE, encode_event
+from e2e.bedrock_cache_rules import PromptCache, cache_violation
 
 __all__ = [
     "BedrockUpstream",
@@ -119,6 +122,8 @@ def converse_violation(body: Any) -> str | None:
         if not isinstance(tools, list) or not tools:
             return "The value at toolConfig.tools must contain at least one tool."
         for i, tool in enumerate(tools):
+            if isinstance(tool, dict) and "cachePoint" in tool:
+                continue  # prompt caching: checked by e2e.bedrock_cache_rules
             spec = (tool or {}).get("toolSpec") or {}
             name = spec.get("name")
             if not isinstance(name, str) or not _ID.match(name):
@@ -191,7 +196,7 @@ def _converse_plan(body: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
             for part in result.get("content") or []:
                 outputs.append(str(part.get("text") if "text" in part else orjson.dumps(part.get("json")).decode()))
         return [{"text": f"The tool printed: {' '.join(o.strip() for o in outputs)}"}], "end_turn"
-    tools = [t["toolSpec"]["name"] for t in (body.get("toolConfig") or {}).get("tools") or []]
+    tools = [t["toolSpec"]["name"] for t in (body.get("toolConfig") or {}).get("tools") or [] if "toolSpec" in t]
     if not tools:
         return [{"text": "No tools were offered, so here is a plain answer."}], "end_turn"
     user_texts = [b["text"] for m in body["messages"] if m["role"] == "user" for b in m["content"] if "text" in b]
@@ -200,9 +205,10 @@ def _converse_plan(body: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
     return [{"text": "I will use a tool for that."}, {"toolUse": tool_use}], "tool_use"
 
 
-def _usage(body: Any, output: int) -> dict[str, int]:
-    prompt = max(1, len(orjson.dumps(body)) // 4)
-    return {"inputTokens": prompt, "outputTokens": output, "totalTokens": prompt + output}
+def _usage(body: Any, output: int, cache: PromptCache, model_id: str) -> dict[str, int]:
+    usage = {**cache.account(body, model_id), "outputTokens": output}
+    usage["totalTokens"] = sum(usage.values())  # Bedrock's total counts cache reads and writes too
+    return usage
 
 
 def _converse_stream(blocks: list[dict[str, Any]], stop: str, usage: dict[str, int]) -> list[bytes]:
@@ -225,6 +231,8 @@ def _converse_stream(blocks: list[dict[str, Any]], stop: str, usage: dict[str, i
 
 
 def bedrock_handler(log: _Log) -> Callable[[StubStats], Handler]:
+    cache = PromptCache()  # one per upstream: a prefix seen by an earlier request is read
+
     def factory(stats: StubStats) -> Handler:
         async def handle(request: Request, out: Responder) -> None:
             parts = request.path.split("/")
@@ -241,13 +249,14 @@ def bedrock_handler(log: _Log) -> Callable[[StubStats], Handler]:
                 entry.rejected = "Missing Authentication Token"
                 _bedrock_error(out, 403, "MissingAuthenticationTokenException", entry.rejected)
                 return
-            problem = converse_violation(body)
+            model_id = unquote(parts[2])
+            problem = converse_violation(body) or cache_violation(body, model_id)
             if problem is not None:
                 entry.rejected = problem
                 _bedrock_error(out, 400, "ValidationException", problem)
                 return
             blocks, stop = _converse_plan(body)
-            usage = _usage(body, 7 if stop == "tool_use" else 5)
+            usage = _usage(body, 7 if stop == "tool_use" else 5, cache, model_id)
             if parts[3] == "converse":
                 answer = {"output": {"message": {"role": "assistant", "content": blocks}}, "stopReason": stop,
                           "usage": usage, "metrics": {"latencyMs": 5}}

@@ -21,6 +21,7 @@ __all__ = ["BedrockHandler"]
 
 def _call(model: str, messages: list, api_base: str | None, optional_params: dict, litellm_params: dict | None, timeout: Any) -> ChatCall:
     lp = litellm_params or {}
+    metadata = lp.get("metadata") or {}
     seconds = timeout if isinstance(timeout, (int, float)) else getattr(timeout, "read", None) or 60.0
     return ChatCall(
         provider="bedrock",
@@ -31,6 +32,9 @@ def _call(model: str, messages: list, api_base: str | None, optional_params: dic
         region=lp.get("aws_region_name"),
         aws_profile=lp.get("aws_profile_name"),
         timeout=float(seconds),
+        # provider_params.litellm_params passes the model's prompt-cache settings as metadata.
+        prompt_cache=metadata.get("prompt_cache") or "auto",
+        prompt_cache_ttl=metadata.get("prompt_cache_ttl") or "5m",
     )
 
 

@@ -33,7 +33,7 @@ from llmrouter.secrets import register_secret
 from llmrouter.utils import bedrock_converse, openai_compat
 from llmrouter.utils.backoff import retry_delay
 from llmrouter.utils.chat_call import ChatCall, from_request, is_bedrock_service
-from llmrouter.utils.openai_shapes import completion_text
+from llmrouter.utils.openai_shapes import completion_text, usage_cache_counts
 
 __all__ = ["achat", "acall_api", "astream_chat", "call_api", "resolve_api_keys"]
 
@@ -130,11 +130,14 @@ async def _one(request: dict[str, Any], keys: tuple[str, ...], options: dict[str
         )
         return out
     usage = completion["usage"]
+    cached, written = usage_cache_counts(usage)
     out.update(
         response=completion_text(completion),
-        prompt_tokens=usage["prompt_tokens"],
+        prompt_tokens=usage["prompt_tokens"],  # cached input included, as in OpenAI's usage
         completion_tokens=usage["completion_tokens"],
         token_num=usage["total_tokens"],
+        cached_tokens=cached,
+        cache_write_tokens=written,
         response_time=time.perf_counter() - started,
     )
     tool_calls = completion["choices"][0]["message"].get("tool_calls") if completion["choices"] else None
@@ -178,7 +181,8 @@ def call_api(
 ) -> dict[str, Any] | list[dict[str, Any]]:
     """Call one request or a batch; returns the request dict(s) with the answer added.
 
-    Added keys: ``response``, ``prompt_tokens``, ``completion_tokens``, ``token_num``,
+    Added keys: ``response``, ``prompt_tokens`` (cached input included), ``completion_tokens``,
+    ``token_num``, ``cached_tokens`` (read from the prompt cache), ``cache_write_tokens``,
     ``response_time`` and, on failure, ``error`` (the catalog's actionable message).
     A failed request never raises and never sinks the rest of a batch.
     """

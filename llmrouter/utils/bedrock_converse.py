@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from llmrouter import errors
+from llmrouter.prompt_cache import with_cache_points
 from llmrouter.utils.chat_call import ChatCall
 from llmrouter.utils.litellm_setup import load_litellm
 from llmrouter.utils.openai_shapes import normalize_chunk, normalize_completion
@@ -132,6 +133,15 @@ def litellm_kwargs(call: ChatCall, region: str) -> dict[str, Any]:
         tools = history_tools(call.messages)
         if tools:
             kwargs["tools"] = tools
+    # Cache points as OpenAI-style cache_control markers: LiteLLM's Converse transformation
+    # turns each into a cachePoint block (system, content parts, tools), ttl included.
+    kwargs["messages"], tools, plan = with_cache_points(
+        call.messages, kwargs.get("tools"), call.model_id, mode=call.prompt_cache, ttl=call.prompt_cache_ttl  # type: ignore[arg-type]
+    )
+    if tools:
+        kwargs["tools"] = tools
+    if plan.points or plan.dropped:
+        log.debug("bedrock model=%s cache points=%d (%s) dropped=%d", call.model_id, plan.points, plan.source, plan.dropped)
     return kwargs
 
 

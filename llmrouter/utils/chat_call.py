@@ -50,6 +50,9 @@ class ChatCall:
     aws_profile: str | None = None
     api_keys: tuple[str, ...] = ()
     timeout: float = 30.0
+    # Bedrock prompt caching (llmrouter.prompt_cache): auto | on | off, and the automatic TTL.
+    prompt_cache: str = "auto"
+    prompt_cache_ttl: str = "5m"
 
 
 def build_messages(request: dict[str, Any]) -> list[dict[str, Any]]:
@@ -105,7 +108,18 @@ def from_request(
         aws_profile=request.get("aws_profile") or None,
         api_keys=(own_key,) if own_key else api_keys,
         timeout=_seconds(request.get("timeout"), timeout),
+        prompt_cache=_choice(request, "prompt_cache", ("auto", "on", "off"), "auto"),
+        prompt_cache_ttl=_choice(request, "prompt_cache_ttl", ("5m", "1h"), "5m"),
     )
+
+
+def _choice(request: dict[str, Any], key: str, allowed: tuple[str, ...], default: str) -> str:
+    value = request.get(key)
+    if value is None or value == "":
+        return default
+    if value not in allowed:
+        raise errors.bad_request(f"`{key}` must be one of {', '.join(allowed)}, not {value!r}", param=key)
+    return str(value)
 
 
 def _seconds(value: Any, default: float) -> float:
