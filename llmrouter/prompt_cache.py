@@ -136,6 +136,7 @@ class _Marker:
     group: Literal["tools", "system", "messages"]
     holder: dict[str, Any]
     index: int  # wire order within the request
+    parts: list[Any] | None = None  # the content list holding it, when it marks a part
 
     @property
     def value(self) -> Any:
@@ -165,7 +166,7 @@ def _markers(messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None)
         if isinstance(content, list):
             for part in content:
                 if isinstance(part, dict) and part.get("cache_control") is not None:
-                    yield _Marker(group, part, order)
+                    yield _Marker(group, part, order, content)
                     order += 1
         if message.get("cache_control") is not None:
             yield _Marker(group, message, order)
@@ -212,9 +213,26 @@ def _keep_within_limit(markers: list[_Marker]) -> list[_Marker]:
     return sorted(kept, key=lambda m: m.index)
 
 
+def _off_blank_text(marker: _Marker) -> None:
+    """A marker on a blank text part moves to the block before it.
+
+    LiteLLM leaves blank text blocks out of a Converse request (Bedrock refuses most of them),
+    and the marker would go with it; the block before ends the same prefix, less a newline.
+    """
+    part = marker.holder
+    if marker.parts is None or part.get("type") != "text" or str(part.get("text") or "").strip():
+        return
+    at = next(i for i, p in enumerate(marker.parts) if p is part)
+    before = marker.parts[at - 1] if at else None
+    if isinstance(before, dict) and before.get("cache_control") is None:
+        before["cache_control"] = part.pop("cache_control")
+        marker.holder = before
+
+
 def _client_plan(markers: list[_Marker], support: CacheSupport) -> CachePlan:
     for marker in markers:
         _checked_ttl(marker.value)
+        _off_blank_text(marker)
     kept = _keep_within_limit(markers)
     for marker in markers:
         if marker not in kept:

@@ -266,7 +266,7 @@ def test_real_openclaw_requests_pass_bedrock_rules(gw, rules_upstream, turn):
     roles = [m["role"] for m in sent.body["messages"]]
     assert roles[0] == "user" and all(a != b for a, b in zip(roles, roles[1:])) and roles[-1] == "user"
     assert sent.body["system"][0]["text"].startswith("<!-- openclaw:attempt:STABLE -->")
-    specs = {t["toolSpec"]["name"]: t["toolSpec"] for t in sent.body["toolConfig"]["tools"]}
+    specs = {t["toolSpec"]["name"]: t["toolSpec"] for t in sent.body["toolConfig"]["tools"] if "toolSpec" in t}  # not cachePoints
     assert list(specs) == [t["function"]["name"] for t in body["tools"]] and len(specs) == 11
     env = specs["exec"]["inputSchema"]["json"]["properties"]["env"]
     assert env["patternProperties"] == {"^.*$": {"type": "string"}}
