@@ -8,18 +8,16 @@ as an SSE / WebSocket error event, because all of them render this one object.
 Messages name the model id and the AWS region used, never a secret: every message passes
 through :func:`llmrouter.secrets.redact` on its way out.
 
-:func:`classify` turns whatever an upstream call raised (LiteLLM, botocore, httpx) into a
-catalog entry. It matches exception *names* rather than classes so that importing this
-module never imports LiteLLM or boto3.
+Turning whatever an upstream call raised (LiteLLM, botocore, httpx...) into a catalog entry is
+the job of :mod:`llmrouter.error_classify`.
 """
 
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Callable
 from typing import Any
 
+from llmrouter.providers import BEDROCK
 from llmrouter.secrets import redact
 
 __all__ = [
@@ -185,7 +183,7 @@ def region_missing(model_id: str) -> GatewayError:
 
 
 def timeout(model_id: str, region: str | None, seconds: float | None, provider: str) -> GatewayError:
-    where = _where(model_id, region) if provider == "bedrock" else f"model '{model_id}'"
+    where = _where(model_id, region) if provider == BEDROCK else f"model '{model_id}'"
     limit = f" after {seconds:g} s" if seconds else ""
     return GatewayError(
         f"The {provider} request for {where} timed out{limit}. Check that the endpoint is "
@@ -212,12 +210,12 @@ def deadline_exceeded(model_id: str, region: str | None, provider: str, deadline
 
 
 def throttled(model_id: str, region: str | None, provider: str, retry_after: float | None = None) -> GatewayError:
-    where = _where(model_id, region) if provider == "bedrock" else f"model '{model_id}'"
+    where = _where(model_id, region) if provider == BEDROCK else f"model '{model_id}'"
     wait = f" Retry after {retry_after:g} s." if retry_after else " Retry after a short wait."
     quota = (
         " Request a higher quota in AWS Service Quotas, or spread load over other regions "
         "with a cross-region inference profile."
-        if provider == "bedrock"
+        if provider == BEDROCK
         else " Check the provider's rate limits for your key."
     )
     return GatewayError(
@@ -280,7 +278,7 @@ def upstream_unreachable(
     reason = f" ({detail})" if detail else ""
     where = f"{endpoint} " if endpoint else ""
     # Bedrock's endpoint may be a custom URL (VPC endpoint, stub) that does not show the region.
-    model = _where(model_id, region) if provider == "bedrock" else f"model '{model_id}'"
+    model = _where(model_id, region) if provider == BEDROCK else f"model '{model_id}'"
     return GatewayError(
         f"Could not connect to the {provider} endpoint {where}for {model}"
         f"{reason}. Check the network, `base_url` in the YAML, and that the service is up.",
@@ -366,119 +364,7 @@ def internal_error(what: str = "request") -> GatewayError:
     )
 
 
-# --- classification of raised exceptions ---------------------------------------------------
-
-_CRED_MISSING = re.compile(r"Unable to locate credentials|NoCredentials|could not find credentials", re.I)
-_TOKEN_INVALID = re.compile(
-    r"security token included in the request is (invalid|expired)|UnrecognizedClient|"
-    r"InvalidSignature|signature we calculated does not match|ExpiredToken|token has expired",
-    re.I,
-)
-_MODEL_INVALID = re.compile(r"provided model identifier is invalid|model identifier|Could not resolve the foundation model", re.I)
-_ACCESS_DENIED = re.compile(r"AccessDenied|don't have access to the model|not authorized|on-demand throughput", re.I)
-# Failures to open a connection: nothing was sent, the endpoint is wrong or down.
-_CONNECT_ERRORS = {"ConnectError", "ClientConnectorError", "EndpointConnectionError", "ConnectionRefusedError"}
-_CONNECT_TEXT = re.compile(
-    r"connect call failed|cannot connect to host|connection refused|all connection attempts failed|"
-    r"name or service not known|nodename nor servname|temporary failure in name resolution|could not connect",
-    re.I,
-)
-_MALFORMED_TEXT = re.compile(r"checksum mismatch|malformed|could not decode|invalid (payload|json)|JSONDecodeError", re.I)
-# Failures of an open connection: the provider went away mid-answer.
-_TRANSPORT_ERRORS = {"ConnectionError", "APIConnectionError", "RemoteProtocolError", "ReadError", "ClientPayloadError"}
-_THROTTLED = re.compile(r"Throttl|Too many requests|rate limit", re.I)
-
-
-def _upstream_detail(text: str) -> str:
-    """The upstream's own message, without LiteLLM's wrapping, short and on one line."""
-    text = text.split("Traceback (most recent call last)", 1)[0]  # LiteLLM appends its stack
-    match = re.search(r'"message"\s*:\s*"((?:[^"\\]|\\.)*)"', text)
-    detail = match.group(1) if match else re.sub(r"^litellm\.\w+:\s*(\w+Exception\s*-?\s*)?", "", text)
-    detail = " ".join(detail.split()).rstrip(".")
-    return detail[:300]
-
-
-def classify(
-    exc: BaseException,
-    *,
-    provider: str,
-    model_id: str,
-    region: str | None = None,
-    endpoint: str = "",
-    timeout_s: float | None = None,
-) -> GatewayError:
-    """Map any exception raised by an upstream call to its catalog entry."""
-    if isinstance(exc, GatewayError):
-        return exc
-    # LiteLLM wraps streaming failures; the cause carries the real status.
-    inner = getattr(exc, "original_exception", None)
-    if inner is not None and type(exc).__name__ == "MidStreamFallbackError":
-        return classify(inner, provider=provider, model_id=model_id, region=region, endpoint=endpoint, timeout_s=timeout_s)
-
-    name = type(exc).__name__
-    names = _class_names(exc)
-    text = str(exc)
-    status = getattr(exc, "status_code", None)
-    if not isinstance(status, int):
-        response = getattr(exc, "response", None)
-        status = getattr(response, "status_code", None) if response is not None else None
-    bedrock = provider == "bedrock"
-
-    if name == "CannotOverwriteExistingCassetteException" or "Can't play back this request" in text:
-        found = re.search(r"\b(GET|POST|PUT|DELETE) (https?://\S+?)[\s)>]", text)
-        return replay_missing(f"{found.group(1)} {found.group(2)}" if found else "see the gateway log")
-    if name == "ModuleNotFoundError" and ("boto3" in text or "botocore" in text):
-        return boto3_missing()
-    if names & {"Timeout", "TimeoutException", "ReadTimeout", "ConnectTimeout", "TimeoutError", "ReadTimeoutError"} or status == 408:
-        return timeout(model_id, region, timeout_s, provider)
-    if bedrock and (name in {"NoCredentialsError", "PartialCredentialsError"} or _CRED_MISSING.search(text)):
-        return credentials_missing(model_id, region)
-    if status == 429 or (names & {"RateLimitError"}) or (bedrock and _THROTTLED.search(text)):
-        return throttled(model_id, region, provider, _retry_after_of(exc))
-    if bedrock and _TOKEN_INVALID.search(text):
-        return credentials_invalid(model_id, region, _upstream_detail(text))
-    if bedrock and _MODEL_INVALID.search(text):
-        return model_id_invalid(model_id, region)
-    if bedrock and (status == 403 or _ACCESS_DENIED.search(text)):
-        return model_access_denied(model_id, region, _upstream_detail(text))
-    if status in (401, 403) or names & {"AuthenticationError", "PermissionDeniedError"}:
-        if bedrock:
-            return credentials_invalid(model_id, region, _upstream_detail(text))
-        return upstream_auth_failed(model_id, provider, _upstream_detail(text))
-    # LiteLLM labels connection failures with status 500 (503 when streaming from Bedrock):
-    # the class names, here or down the chain of causes, are what count.
-    if find_cause(exc, lambda e: bool(_class_names(e) & _CONNECT_ERRORS)) is not None:
-        return upstream_unreachable(model_id, provider, endpoint, _upstream_detail(text), region)
-    if names & (_CONNECT_ERRORS | _TRANSPORT_ERRORS) and (status is None or "APIConnectionError" in names):
-        if names & _CONNECT_ERRORS or _CONNECT_TEXT.search(text):
-            return upstream_unreachable(model_id, provider, endpoint, _upstream_detail(text), region)
-        if _MALFORMED_TEXT.search(text):  # the bytes arrived, but they are not a valid answer
-            return upstream_error(model_id, provider, 502, _upstream_detail(text))
-        return upstream_interrupted(model_id, provider, _upstream_detail(text))
-    if isinstance(status, int):
-        return upstream_error(model_id, provider, status, _upstream_detail(text))
-    return upstream_error(model_id, provider, 502, _upstream_detail(text) or name)
-
-
-def _class_names(exc: BaseException) -> set[str]:
-    return {cls.__name__ for cls in type(exc).__mro__}
-
-
-def find_cause(exc: BaseException, match: Callable[[BaseException], bool], limit: int = 16) -> BaseException | None:
-    """The first of ``exc`` and the exceptions it wraps that ``match`` accepts, or None.
-
-    Wrapped means LiteLLM's ``original_exception`` first (LiteLLM re-raises without chaining),
-    then ``__cause__``, then ``__context__``. Cycles and very deep chains end the walk.
-    """
-    current: BaseException | None = exc
-    seen: set[int] = set()
-    while current is not None and id(current) not in seen and len(seen) < limit:
-        if match(current):
-            return current
-        seen.add(id(current))
-        current = getattr(current, "original_exception", None) or current.__cause__ or current.__context__
-    return None
-
+# --- Retry-After ---------------------------------------------------------------------------
 
 MAX_RETRY_AFTER = 3600.0  # seconds: a provider asking for more is capped, not obeyed for hours
 
@@ -501,9 +387,12 @@ def parse_retry_after(value: str | bytes | float | None) -> float | None:
     return min(seconds, MAX_RETRY_AFTER)
 
 
-def _retry_after_of(exc: BaseException) -> float | None:
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None) or getattr(exc, "headers", None)
-    if not headers or not hasattr(headers, "get"):
-        return None
-    return parse_retry_after(headers.get("retry-after"))
+# classify() and find_cause() live in llmrouter.error_classify (the catalog does not depend on
+# them); they stay reachable as ``errors.classify`` / ``errors.find_cause`` for existing callers.
+# Imported on first use, since error_classify imports this module.
+def __getattr__(name: str) -> Any:
+    if name in ("classify", "find_cause"):
+        from llmrouter import error_classify
+
+        return getattr(error_classify, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

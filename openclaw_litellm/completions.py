@@ -32,13 +32,13 @@ from typing import Any, TypeVar
 from llmrouter import errors
 from llmrouter.utils.backoff import retry_delay
 from openclaw_litellm.backend import LLMBackend
-from openclaw_litellm.config import LLMConfig
+from llmrouter.config import LLMConfig
 from openclaw_litellm.cooldown import Cooldowns
-from openclaw_litellm.routing import Candidates, Router
+from llmrouter.routing import Candidates, Router
 from openclaw_litellm.schemas import ChatRequest
 from openclaw_litellm.stream_pipeline import StreamShaper, shape_completion
 
-__all__ = ["ChatService", "Served", "StreamServed"]
+__all__ = ["ChatService", "LoopClock", "Served", "StreamServed"]
 
 log = logging.getLogger("openclaw.completions")
 
@@ -62,8 +62,29 @@ class StreamServed:
     chunks: AsyncIterator[Chunk]
 
 
+class LoopClock:
+    """The time the retry loop reads, waits on and cuts attempts at: the event loop's.
+
+    One seam, as :class:`~openclaw_litellm.cooldown.Cooldowns` takes a clock: a test hands
+    :class:`ChatService` a clock that records the waits instead of sleeping them.
+    """
+
+    def now(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+    async def before(self, deadline: float, awaitable: Awaitable[T]) -> T:
+        """``await awaitable``, cut at ``deadline`` (in :meth:`now`'s time) with asyncio.TimeoutError."""
+        if _timeout_at is not None:
+            async with _timeout_at(deadline):
+                return await awaitable
+        return await asyncio.wait_for(awaitable, deadline - self.now())
+
+
 class ChatService:
-    def __init__(self, router: Router, backend: LLMBackend, prefix: bool) -> None:
+    def __init__(self, router: Router, backend: LLMBackend, prefix: bool, clock: LoopClock | None = None) -> None:
         self.router = router
         self.backend = backend
         self.prefix = prefix
@@ -72,6 +93,7 @@ class ChatService:
         self.backoff = policy.retry_backoff
         self.deadline = policy.deadline
         self.cooldowns = Cooldowns(policy.cooldown_after, policy.cooldown)
+        self.clock = clock or LoopClock()
         router.bind(backend)  # the `llm` strategy asks its router model through this backend
 
     async def complete(self, request: ChatRequest) -> Served:
@@ -104,8 +126,8 @@ class ChatService:
 
     async def _attempt(self, candidates: Candidates, call: Callable[[str, LLMConfig], Awaitable[T]]) -> tuple[str, int, T]:
         """``(model, attempts, result)`` of the first attempt that succeeds, else the last error."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.deadline
+        clock = self.clock
+        deadline = clock.now() + self.deadline
         ordered = self.cooldowns.order(candidates)
         attempts = 0
         last: errors.GatewayError | None = None
@@ -113,12 +135,12 @@ class ChatService:
             others_left = index < len(ordered) - 1
             retries = 0
             while True:
-                if last is not None and loop.time() >= deadline:
+                if last is not None and clock.now() >= deadline:
                     log.warning("deadline of %g s reached after %d attempts; giving up", self.deadline, attempts)
                     raise last
                 attempts += 1
                 try:
-                    result = await _before(deadline, call(name, llm))
+                    result = await clock.before(deadline, call(name, llm))
                 except asyncio.TimeoutError:
                     err = self._deadline_error(llm, attempts)
                 except errors.GatewayError as exc:
@@ -136,9 +158,9 @@ class ChatService:
                 if retries >= self.max_retries or (others_left and self.cooldowns.cooling(name)):
                     break
                 wait = retry_delay(retries, err, self.backoff)
-                if loop.time() + wait >= deadline:
+                if clock.now() + wait >= deadline:
                     break
-                await asyncio.sleep(wait)
+                await clock.sleep(wait)
                 retries += 1
         assert last is not None
         raise last
@@ -181,11 +203,3 @@ async def _prime(source: AsyncIterator[Chunk]) -> list[Chunk]:
 
 
 _timeout_at = getattr(asyncio, "timeout_at", None)  # Python 3.11+
-
-
-async def _before(deadline: float, awaitable: Awaitable[T]) -> T:
-    """``await awaitable``, cut at the loop time ``deadline`` (asyncio.TimeoutError)."""
-    if _timeout_at is not None:
-        async with _timeout_at(deadline):
-            return await awaitable
-    return await asyncio.wait_for(awaitable, deadline - asyncio.get_running_loop().time())

@@ -12,8 +12,8 @@ import math
 import httpx
 import pytest
 
-from conftest import StubReply
-from llmrouter import errors
+from loopback import StubReply
+from llmrouter import error_classify, errors
 
 HELLO = [{"role": "user", "content": "hello"}]
 
@@ -38,7 +38,7 @@ def test_classify_drops_a_nonsense_retry_after(header):
     exc = type("RateLimitError", (Exception,), {})("Too many requests")
     exc.status_code = 429
     exc.response = type("Response", (), {"headers": {"retry-after": header}, "status_code": 429})()
-    err = errors.classify(exc, provider="OpenAI-compatible", model_id="m")
+    err = error_classify.classify(exc, provider="OpenAI-compatible", model_id="m")
     assert err.code == "rate_limited" and err.retry_after is None
     assert "Retry after a short wait." in err.message and header not in err.message
 

@@ -14,14 +14,10 @@ import os
 import threading
 from typing import Any
 
-__all__ = ["load_litellm", "litellm_loaded"]
+__all__ = ["load_litellm"]
 
 _lock = threading.Lock()
 _module: Any = None
-
-
-def litellm_loaded() -> bool:
-    return _module is not None
 
 
 def load_litellm() -> Any:

@@ -7,7 +7,8 @@ import itertools
 import random as _random
 from collections.abc import Mapping, Sequence
 
-from openclaw_litellm.schemas import ChatRequest
+from llmrouter.routing.request import RoutedRequest
+
 
 __all__ = ["First", "RoundRobin", "WeightedRandom"]
 
@@ -20,7 +21,7 @@ class First:
     def __init__(self, pool: Sequence[str]) -> None:
         self.model = pool[0]
 
-    async def choose(self, request: ChatRequest) -> str:
+    async def choose(self, request: RoutedRequest) -> str:
         return self.model
 
 
@@ -39,7 +40,7 @@ class WeightedRandom:
         self.total = self.cumulative[-1]
         self.rng = rng or _random.Random()
 
-    async def choose(self, request: ChatRequest) -> str:
+    async def choose(self, request: RoutedRequest) -> str:
         # bisect on one uniform draw: O(log n), and the same draw always gives the same model.
         return self.names[bisect.bisect_right(self.cumulative, self.rng.random() * self.total)]
 
@@ -58,5 +59,5 @@ class RoundRobin:
         self.names = tuple(pool)
         self._counter = itertools.count()
 
-    async def choose(self, request: ChatRequest) -> str:
+    async def choose(self, request: RoutedRequest) -> str:
         return self.names[next(self._counter) % len(self.names)]
