@@ -187,6 +187,15 @@ class LLMConfig(_Strict):
     description: str = ""
     input_price: float | None = Field(None, ge=0)
     output_price: float | None = Field(None, ge=0)
+    # USD per 1M tokens read from / written to the prompt cache; unset: 0.1x and 1.25x the input
+    # price (2x with prompt_cache_ttl 1h), Anthropic's and Bedrock's rates for Claude.
+    cache_read_price: float | None = Field(None, ge=0)
+    cache_write_price: float | None = Field(None, ge=0)
+    # Bedrock prompt caching (llmrouter/prompt_cache.py, docs/bedrock.md): `auto` caches on the
+    # models that can (automatic cache points unless the client marks its own), `off` never,
+    # `on` forces it for a model the table does not know (an application inference profile).
+    prompt_cache: Literal["auto", "on", "off"] = "auto"
+    prompt_cache_ttl: Literal["5m", "1h"] = "5m"  # of automatic points; 1h where the model has it
     max_tokens: int | None = Field(None, gt=0)
     context_limit: int | None = Field(None, gt=0)
     timeout: float | None = Field(None, gt=0)
