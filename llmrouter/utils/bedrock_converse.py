@@ -138,6 +138,8 @@ def litellm_kwargs(call: ChatCall, region: str) -> dict[str, Any]:
     )
     if tools:
         kwargs["tools"] = tools
+    if call.prompt_cache == "on":  # LiteLLM drops points its model map says a model lacks
+        kwargs["model_info"] = {"supports_prompt_caching": True}
     if plan.points or plan.dropped:
         log.debug("bedrock model=%s cache points=%d (%s) dropped=%d", call.model_id, plan.points, plan.source, plan.dropped)
     return kwargs

@@ -262,3 +262,17 @@ def test_call_api_results_say_what_was_cached(rules_upstream) -> None:  # noqa: 
     assert first["cache_write_tokens"] > 0 and first["cached_tokens"] + first["cache_write_tokens"] > 5000
     assert second["cached_tokens"] == first["cached_tokens"] + first["cache_write_tokens"] and second["cache_write_tokens"] == 0
     assert second["prompt_tokens"] == first["prompt_tokens"]
+
+
+def test_prompt_cache_on_forces_points_for_a_model_the_table_does_not_know(rules_upstream) -> None:  # noqa: ANN001
+    """An application inference profile: no model id to look up, so the YAML says `on`."""
+    from llmrouter.utils.api_calling import call_api
+
+    profile = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/sonnet45"
+    turn = openclaw("chat-turn1.json")
+    request = {"service": "bedrock", "api_name": profile, "aws_region": "us-east-1", "api_endpoint": rules_upstream.url,
+               "messages": turn["messages"], "tools": turn["tools"]}
+    call_api({**request, "prompt_cache": "on"})
+    assert cache_point_count(rules_upstream.requests[-1].body) == 3
+    call_api(request)  # auto: unknown to the table, so no points
+    assert cache_point_count(rules_upstream.requests[-1].body) == 0
