@@ -276,3 +276,13 @@ def test_prompt_cache_on_forces_points_for_a_model_the_table_does_not_know(rules
     assert cache_point_count(rules_upstream.requests[-1].body) == 3
     call_api(request)  # auto: unknown to the table, so no points
     assert cache_point_count(rules_upstream.requests[-1].body) == 0
+
+
+def test_the_copies_used_here_are_byte_identical_to_the_shared_originals() -> None:
+    shared = next((p / "shared" for p in (ROOT.parent, ROOT.parent.parent) if (p / "shared" / "reference-cassettes").exists()), None)
+    if shared is None:
+        pytest.skip("../shared is not beside this checkout")
+    for name in (PYDANTIC_AI.name, DD_TRACE.name):
+        assert (CASSETTES / "reference" / "cache" / name).read_bytes() == (shared / "reference-cassettes" / "cache" / name).read_bytes()
+    for name in ("cap1-cachecontrol-short.jsonl", "cap2-cachecontrol-long-toolloop.jsonl"):
+        assert (FIXTURES / name).read_bytes() == (shared / "openclaw-requests" / name).read_bytes()
