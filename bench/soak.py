@@ -13,7 +13,7 @@ RSS may not keep growing (the steady-phase slope and the growth are reported and
 
 Everything runs on 127.0.0.1, every loop is bounded in time, and only the processes this
 script started are stopped. Exit code 0 when there were no errors and memory stayed flat.
-Not part of the test suite (too long); tests/test_disconnect.py checks leaks in seconds.
+Not part of the test suite (too long); tests/resilience/test_disconnect.py checks leaks in seconds.
 """
 
 from __future__ import annotations

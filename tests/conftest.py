@@ -132,7 +132,7 @@ def sse_events(text: str) -> list[object]:
     return events
 
 
-# --- in-process gateway (tests/test_routing*.py, test_fallback*.py) ------------------------------
+# --- in-process gateway (tests/routing/) ------------------------------
 
 
 @contextlib.asynccontextmanager

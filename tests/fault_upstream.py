@@ -1,8 +1,8 @@
 """A fault-injecting OpenAI-compatible upstream on 127.0.0.1 (its own tests: test_faults_upstream.py).
 
 :class:`FaultUpstream` answers ``POST .../chat/completions`` according to the ``model`` the
-gateway forwards, so one stub serves every fault of tests/test_faults.py and
-tests/test_disconnect.py. Unlike the blocking :class:`loopback.LoopbackUpstream`, it runs on an
+gateway forwards, so one stub serves every fault of tests/resilience/test_faults.py and
+tests/resilience/test_disconnect.py. Unlike the blocking :class:`loopback.LoopbackUpstream`, it runs on an
 asyncio loop and *watches every connection for the peer closing it*, even while it sends
 nothing, so a test can tell exactly when the gateway hung up (``Conn.closed_at``).
 

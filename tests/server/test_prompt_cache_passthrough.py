@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import httpx
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from conftest import sse_events
 from loopback import StubReply, sse
 
-FIXTURES = __import__("pathlib").Path(__file__).resolve().parents[1] / "fixtures" / "openclaw"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "openclaw"
 USAGE = {"prompt_tokens": 9100, "completion_tokens": 12, "total_tokens": 9112,
          "prompt_tokens_details": {"cached_tokens": 8960, "audio_tokens": 0}}
 

@@ -20,7 +20,7 @@ from e2e.upstreams import BedrockUpstream, OpenAIUpstream
 from openclaw_litellm.responses_request import parse_responses_request
 
 PYDANTIC_AI = "tools/pydantic-ai/test_bedrock/test_bedrock_model_iter_stream.yaml"
-OPENCLAW = Path(__file__).parent / "fixtures" / "openclaw"  # real OpenClaw 2026.9.6 requests (see its README)
+OPENCLAW = Path(__file__).resolve().parents[1] / "fixtures" / "openclaw"  # real OpenClaw 2026.9.6 requests (see its README)
 
 # The shape OpenClaw's `openai-responses` mode sends (observed): input_text parts, the system
 # prompt as an input message, flat function tools, max_output_tokens, store: false.

@@ -206,7 +206,7 @@ def test_errors_are_built_only_in_the_catalog():
     import ast
     from pathlib import Path
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     offenders = []
     for path in sorted([*root.glob("llmrouter/**/*.py"), *root.glob("openclaw_litellm/**/*.py")]):
         if path == root / "llmrouter" / "errors.py":

@@ -283,7 +283,7 @@ def test_every_yaml_block_of_docs_routing_loads_and_covers_every_strategy():
 
     import yaml
 
-    doc = (Path(__file__).resolve().parent.parent / "docs" / "routing.md").read_text()
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "routing.md").read_text()
     blocks = [yaml.safe_load(b.split("```", 1)[0]) for b in doc.split("```yaml\n")[1:]]
     [llms] = [b["llms"] for b in blocks if "llms" in b]
     seen = set()
@@ -300,7 +300,7 @@ async def test_the_cost_example_of_docs_routing_holds():
 
     import yaml
 
-    doc = (Path(__file__).resolve().parent.parent / "docs" / "routing.md").read_text()
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "routing.md").read_text()
     llms = yaml.safe_load(doc.split("```yaml\n")[1].split("```", 1)[0])["llms"]
     router = Router(OpenClawConfig.from_dict({"router": {"strategy": "cost"}, "llms": llms}))
     assert await chosen(router, ask("Hi")) == "llama-8b"

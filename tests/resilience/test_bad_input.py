@@ -2,7 +2,7 @@
 provider, and what OpenAI accepts is accepted. Bad configs stop ``llmrouter serve`` with one
 line naming the file and the key (exit code 2, no traceback).
 
-Cases already covered by tests/test_server_errors.py (malformed JSON, a few wrong types,
+Cases already covered by tests/resilience/test_server_errors.py (malformed JSON, a few wrong types,
 unknown model, 413 with a Content-Length) are not repeated here.
 
 Decisions where OpenAI's API and ours could differ (also in docs/hardening.md):

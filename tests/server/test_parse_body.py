@@ -16,7 +16,7 @@ from llmrouter import errors
 from openclaw_litellm.responses_request import ResponsesRequest, parse_responses_request
 from openclaw_litellm.schemas import MAX_JSON_DEPTH, ChatRequest, parse_body, parse_chat_request
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _nested(depth: int) -> object:

@@ -6,7 +6,7 @@ resets, hangs, fails, throttles, sends garbage, or ends a stream without ``[DONE
 faults are a SYNTHETIC 429 ThrottlingException (cassettes/synthetic/) built from the
 documented wire shape, since no public recording of one exists, and an endpoint that refuses.
 The real Bedrock 400 (invalid model id) and 403 (bad token) recordings are checked in
-tests/test_server_errors.py. ``router.deadline`` cutting a hang: tests/test_fallback.py.
+tests/resilience/test_server_errors.py. ``router.deadline`` cutting a hang: tests/routing/test_fallback.py.
 
 What the client receives for each fault is the table in docs/hardening.md. A failure before
 the first byte of a stream is an HTTP error status (the stream is primed); after it, the SSE

@@ -25,7 +25,7 @@ from e2e.upstreams import TOOLCONFIG_MISSING, BedrockUpstream, OpenAIUpstream, c
 PYDANTIC_AI = "tools/pydantic-ai/test_bedrock/test_bedrock_model_iter_stream.yaml"
 OTEL_STREAM = "tools/opentelemetry-python-contrib/botocore-cassettes/test_converse_stream_with_content_tool_call.yaml"
 OTEL_CONVERSE = "tools/opentelemetry-python-contrib/botocore-cassettes/test_converse_tool_call_with_content.yaml"
-OPENCLAW = Path(__file__).parent / "fixtures" / "openclaw"  # real OpenClaw 2026.9.6 requests (see its README)
+OPENCLAW = Path(__file__).resolve().parents[1] / "fixtures" / "openclaw"  # real OpenClaw 2026.9.6 requests (see its README)
 
 WEATHER_TOOLS = [
     {"type": "function", "function": {"name": "get_capital", "description": "Get the capital of a country.", "parameters": {
@@ -361,7 +361,7 @@ def test_history_tools_unit():
 
 
 def test_cassettes_used_here_are_the_reference_copies():
-    shared = Path(__file__).resolve().parents[2] / "shared" / "reference-cassettes"
+    shared = Path(__file__).resolve().parents[3] / "shared" / "reference-cassettes"
     if not shared.exists():
         pytest.skip("../shared/reference-cassettes is not beside this checkout")
     for relative in (PYDANTIC_AI, OTEL_STREAM, OTEL_CONVERSE):

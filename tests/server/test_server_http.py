@@ -26,7 +26,7 @@ NVIDIA_USAGE = (12, 24, 36)
 
 MIXED = {
     # These tests check `requested` (usage only when asked); `always`, the default, is
-    # tested in tests/test_usage_chunk.py.
+    # tested in tests/server/test_usage_chunk.py.
     "serve": {"usage_chunk": "requested"},
     "llms": {
         "titan": {"provider": "bedrock", "model": "amazon.titan-text-lite-v1", "aws_region": "us-east-1"},

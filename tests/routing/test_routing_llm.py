@@ -43,7 +43,7 @@ def router_model(upstream):
 def gateway_config(rm: RouterModel, **router: object) -> dict:
     base = f"{rm.up.url}/v1"
     return {
-        "router": {"strategy": "llm", "router_model": "router", "models": ["chat", "coder", "writer"], "default": "chat", "timeout": 0.5, **router},
+        "router": {"strategy": "llm", "router_model": "router", "models": ["chat", "coder", "writer"], "default": "chat", "timeout": 5.0, **router},
         "llms": {
             "router": {"provider": "vllm", "model": "router-model", "base_url": base, "description": "the router itself"},
             "chat": {"provider": "vllm", "model": "chat-model", "base_url": base, "description": "General chat, small talk"},
