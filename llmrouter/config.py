@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from llmrouter import providers
+from llmrouter.prompt_cache import CacheTTL, PromptCacheMode
 
 __all__ = [
     "ConfigError",
@@ -194,8 +195,8 @@ class LLMConfig(_Strict):
     # Bedrock prompt caching (llmrouter/prompt_cache.py, docs/bedrock.md): `auto` caches on the
     # models that can (automatic cache points unless the client marks its own), `off` never,
     # `on` forces it for a model the table does not know (an application inference profile).
-    prompt_cache: Literal["auto", "on", "off"] = "auto"
-    prompt_cache_ttl: Literal["5m", "1h"] = "5m"  # of automatic points; 1h where the model has it
+    prompt_cache: PromptCacheMode = "auto"
+    prompt_cache_ttl: CacheTTL = "5m"  # of automatic points; 1h where the model has it
     max_tokens: int | None = Field(None, gt=0)
     context_limit: int | None = Field(None, gt=0)
     timeout: float | None = Field(None, gt=0)

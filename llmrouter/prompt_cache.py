@@ -28,12 +28,14 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from llmrouter import errors
 
 __all__ = [
     "BEDROCK_CACHE_MODELS",
+    "CACHE_TTLS",
+    "PROMPT_CACHE_MODES",
     "CacheSupport",
     "CachePlan",
     "INTERNAL_CONTEXT_MARK",
@@ -49,6 +51,8 @@ __all__ = [
 
 PromptCacheMode = Literal["auto", "on", "off"]
 CacheTTL = Literal["5m", "1h"]
+PROMPT_CACHE_MODES: tuple[PromptCacheMode, ...] = get_args(PromptCacheMode)
+CACHE_TTLS: tuple[CacheTTL, ...] = get_args(CacheTTL)
 
 MAX_CACHE_POINTS = 4  # Bedrock's (and Anthropic's) limit per request
 INTERNAL_CONTEXT_MARK = "<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>"

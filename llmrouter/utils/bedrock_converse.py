@@ -134,7 +134,7 @@ def litellm_kwargs(call: ChatCall, region: str) -> dict[str, Any]:
     # Cache points as OpenAI-style cache_control markers: LiteLLM's Converse transformation
     # turns each into a cachePoint block (system, content parts, tools), ttl included.
     kwargs["messages"], tools, plan = with_cache_points(
-        call.messages, kwargs.get("tools"), call.model_id, mode=call.prompt_cache, ttl=call.prompt_cache_ttl  # type: ignore[arg-type]
+        call.messages, kwargs.get("tools"), call.model_id, mode=call.prompt_cache, ttl=call.prompt_cache_ttl
     )
     if tools:
         kwargs["tools"] = tools

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llmrouter import errors
+from llmrouter.prompt_cache import CACHE_TTLS, PROMPT_CACHE_MODES, CacheTTL, PromptCacheMode
 from llmrouter.providers import CALL_API_TIMEOUT_S, OPENAI, OPENAI_PARAMS, ProviderKind, provider_kind
 from llmrouter.secrets import register_secret
 
@@ -32,8 +33,8 @@ class ChatCall:
     api_keys: tuple[str, ...] = ()
     timeout: float = CALL_API_TIMEOUT_S
     # Bedrock prompt caching (llmrouter.prompt_cache): auto | on | off, and the automatic TTL.
-    prompt_cache: str = "auto"
-    prompt_cache_ttl: str = "5m"
+    prompt_cache: PromptCacheMode = "auto"
+    prompt_cache_ttl: CacheTTL = "5m"
 
 
 def build_messages(request: dict[str, Any]) -> list[dict[str, Any]]:
@@ -94,18 +95,18 @@ def from_request(
         aws_profile=request.get("aws_profile") or None,
         api_keys=(own_key,) if own_key else api_keys,
         timeout=_seconds(request.get("timeout"), timeout),
-        prompt_cache=_choice(request, "prompt_cache", ("auto", "on", "off"), "auto"),
-        prompt_cache_ttl=_choice(request, "prompt_cache_ttl", ("5m", "1h"), "5m"),
+        prompt_cache=_choice(request, "prompt_cache", PROMPT_CACHE_MODES, "auto"),
+        prompt_cache_ttl=_choice(request, "prompt_cache_ttl", CACHE_TTLS, "5m"),
     )
 
 
-def _choice(request: dict[str, Any], key: str, allowed: tuple[str, ...], default: str) -> str:
+def _choice(request: dict[str, Any], key: str, allowed: tuple[Any, ...], default: Any) -> Any:
     value = request.get(key)
     if value is None or value == "":
         return default
     if value not in allowed:
         raise errors.bad_request(f"`{key}` must be one of {', '.join(allowed)}, not {value!r}", param=key)
-    return str(value)
+    return value
 
 
 def _seconds(value: Any, default: float) -> float:
