@@ -187,8 +187,8 @@ def test_responses_api_reports_cached_input(gw) -> None:  # noqa: ANN001
     with capture(DD_TRACE) as sent:
         first, second = ask(0), ask(1)
     assert [layout(b)["system"] for b in sent] == [["text", {"cachePoint": {"type": "default"}}]] * 2
-    assert first["input_tokens"] == 1039 and first["input_tokens_details"] == {"cached_tokens": 0}
-    assert second["input_tokens"] == 1040 and second["input_tokens_details"] == {"cached_tokens": 1028}
+    assert first["input_tokens"] == 1039 and first["input_tokens_details"] == {"cached_tokens": 0, "cache_write_tokens": 1028}
+    assert second["input_tokens"] == 1040 and second["input_tokens_details"] == {"cached_tokens": 1028, "cache_write_tokens": 0}
 
 
 def test_a_model_without_caching_gets_no_cache_points(gw) -> None:  # noqa: ANN001

@@ -36,4 +36,5 @@ def test_an_openai_compatible_providers_details_come_back_as_sent() -> None:
 def test_responses_usage_reports_cached_input() -> None:
     usage = responses_usage({"prompt_tokens": 1040, "completion_tokens": 250, "total_tokens": 1290,
                              "prompt_tokens_details": {"cached_tokens": 1028, "cache_write_tokens": 0}})
-    assert usage["input_tokens"] == 1040 and usage["input_tokens_details"] == {"cached_tokens": 1028}
+    assert usage["input_tokens"] == 1040 and usage["input_tokens_details"] == {"cached_tokens": 1028, "cache_write_tokens": 0}
+    assert responses_usage({"prompt_tokens": 5, "completion_tokens": 1})["input_tokens_details"] == {"cached_tokens": 0}
