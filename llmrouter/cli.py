@@ -1,4 +1,4 @@
-"""``llmrouter serve | infer | chat``.
+"""``llmrouter serve | infer | chat | generate | train | route | eval``.
 
 Only argparse is imported here: each command imports what it needs when it runs, so that
 ``llmrouter --help`` never pays for LiteLLM (seconds) or FastAPI.
@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     infer = sub.add_parser("infer", help="answer one --query, or a JSONL file of queries")
     infer.add_argument("--config", default=DEFAULT_CONFIG, help=f"YAML config (default: {DEFAULT_CONFIG})")
-    infer.add_argument("--model", help="model name under `llms:` (default: the first one)")
+    infer.add_argument("--model", help="model name under `llms:` (default: the first one), or `auto`: router.strategy picks per query")
     source = infer.add_mutually_exclusive_group(required=True)
     source.add_argument("--query", help="one question")
     source.add_argument("--input", help='JSONL file, one {"query": ...} (or {"messages": [...]}) per line')
@@ -57,7 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--temperature", type=float, default=0.7)
     chat.add_argument("--top-p", type=float, default=0.9)
     chat.add_argument("--timeout", type=float, help=f"seconds per answer (default: the model's `timeout`, else {DEFAULT_TIMEOUT_S:g})")
-    for command in (serve, infer, chat):
+    # Learned routing: argparse only here; numpy/scikit-learn load when the command runs.
+    from llmrouter.commands import eval_router, generate, route, train
+
+    gen = generate.add_parser(sub)
+    train.add_parser(sub)
+    route.add_parser(sub)
+    eval_router.add_parser(sub)
+    for command in (serve, infer, chat, gen):
         cassettes = command.add_argument_group("record and replay (upstream traffic as vcrpy cassettes)")
         mode = cassettes.add_mutually_exclusive_group()
         mode.add_argument("--record", metavar="DIR", help="record every upstream exchange into DIR (secrets scrubbed)")
@@ -72,13 +79,38 @@ def _version() -> str:
     return __version__
 
 
+_OFFLINE_COMMANDS = {
+    "train": "llmrouter.commands.train",
+    "route": "llmrouter.commands.route",
+    "eval": "llmrouter.commands.eval_router",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command is None:
         build_parser().print_help()
         return 2
+    offline = _OFFLINE_COMMANDS.get(args.command)
+    if offline is not None:  # no provider calls: no record/replay
+        import importlib
+
+        try:
+            return importlib.import_module(offline).run_from_cli(args)
+        except ImportError as exc:  # numpy / scikit-learn / matplotlib come with an extra
+            print(f"error: `llmrouter {args.command}` needs {exc.name}: pip install 'llmrouter[train]'", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            return 130
     if args.command == "serve":
         from openclaw_litellm.server import run_from_cli
+    elif args.command == "generate":
+        try:
+            import numpy  # noqa: F401 - the routing data's arrays
+        except ImportError:
+            print("error: `llmrouter generate` needs numpy: pip install 'llmrouter[train]'", file=sys.stderr)
+            return 2
+        from llmrouter.commands.generate import run_from_cli
     elif args.command == "infer":
         from llmrouter.commands.infer import run_from_cli
     else:

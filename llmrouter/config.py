@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from llmrouter import providers
+from llmrouter import config_upstream, providers
 from llmrouter.prompt_cache import CacheTTL, PromptCacheMode
 
 __all__ = [
@@ -76,7 +76,7 @@ class ServeConfig(_Strict):
 
 
 # Names ``router.strategy`` accepts; llmrouter.routing implements one class per name.
-ROUTER_STRATEGIES = ("first", "random", "round_robin", "rules", "llm", "cost")
+ROUTER_STRATEGIES = ("first", "random", "round_robin", "rules", "llm", "cost", "trained", "custom")
 
 
 class RoutingRule(_Strict):
@@ -112,6 +112,10 @@ class RouterConfig(_Strict):
     # llm: the model that chooses among the others' descriptions, and how long it may take.
     router_model: str | None = None
     timeout: float = Field(5.0, gt=0)
+    # trained: the router directory `llmrouter train` wrote (relative to the working directory),
+    # and the cost/quality knob (0 = best predicted quality; default: the router's own).
+    path: str | None = None
+    cost_weight: float | None = Field(None, ge=0)
 
     # Failures: the chosen model, then these, in order (an explicit model name too).
     fallback_models: list[str] = Field(default_factory=list)
@@ -125,6 +129,12 @@ class RouterConfig(_Strict):
     # A model with `cooldown_after` consecutive retryable failures is tried last for `cooldown` s.
     cooldown: float = Field(30.0, ge=0)
     cooldown_after: int = Field(3, ge=1)
+    # llm: the router model written inline, as upstream configs do (router.provider/base_url/model).
+    router_llm: "LLMConfig | None" = None
+    # custom: "package.module:ClassName" of a class implementing llmrouter.routing.base.Strategy
+    # (docs/routing.md), built with the pool, the models and `options` as keyword arguments.
+    class_: str | None = Field(None, alias="class")
+    options: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("strategy")
     @classmethod
@@ -137,10 +147,17 @@ class RouterConfig(_Strict):
 
     @model_validator(mode="after")
     def _strategy_needs(self) -> "RouterConfig":
-        if self.strategy == "llm" and not self.router_model:
-            raise ValueError("strategy `llm` needs `router_model`: the name of the model that chooses (under `llms`)")
+        if self.strategy == "llm" and not (self.router_model or self.router_llm):
+            raise ValueError(
+                "strategy `llm` needs `router_model`: the name of the model that chooses (under `llms`), "
+                "or the router model inline (`provider`, `base_url`, `model`)"
+            )
+        if self.strategy == "custom" and not self.class_:
+            raise ValueError("strategy `custom` needs `class`: \"package.module:ClassName\" (see docs/routing.md)")
         if self.strategy == "rules" and not self.rules:
             raise ValueError("strategy `rules` needs `rules`: a list of {keywords: [...], model: name}")
+        if self.strategy == "trained" and not self.path:
+            raise ValueError("strategy `trained` needs `path`: a router directory written by `llmrouter train`")
         return self
 
     def pool(self, names: list[str]) -> list[str]:
@@ -200,6 +217,12 @@ class LLMConfig(_Strict):
     max_tokens: int | None = Field(None, gt=0)
     context_limit: int | None = Field(None, gt=0)
     timeout: float | None = Field(None, gt=0)
+    # OpenAI-compatible only, as upstream: `auto` sends a configured key (a local server needs
+    # none), `bearer` requires one, `none` never sends one; the path after base_url; whether
+    # the server is local (default: a loopback base_url), which `auto` needs no key for.
+    auth_mode: Literal["auto", "bearer", "none"] = "auto"
+    chat_path: str = "/chat/completions"
+    local: bool | None = None
 
     @property
     def is_bedrock(self) -> bool:
@@ -234,12 +257,17 @@ class LLMConfig(_Strict):
         return self
 
 
+RouterConfig.model_rebuild()  # router_llm names LLMConfig, defined after it
+
+
 class OpenClawConfig(_Strict):
     serve: ServeConfig = Field(default_factory=ServeConfig)
     router: RouterConfig = Field(default_factory=RouterConfig)
     api_keys: dict[str, str | list[str]] = Field(default_factory=dict)
     llms: dict[str, LLMConfig] = Field(default_factory=dict, alias="models")
     source: str = Field("<memory>", exclude=True)
+    # What loading said about upstream keys it mapped or ignored (logged once at startup).
+    notices: list[str] = Field(default_factory=list, exclude=True)
 
     @model_validator(mode="after")
     def _references(self) -> "OpenClawConfig":
@@ -272,17 +300,23 @@ class OpenClawConfig(_Strict):
     def from_dict(cls, raw: Any, source: str = "<memory>") -> "OpenClawConfig":
         if not isinstance(raw, dict):
             raise ConfigError(f"{source}: the top level must be a mapping with `llms:`")
+        try:
+            raw, notices = config_upstream.adapt(raw)
+        except config_upstream.UpstreamConfigError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
         data = _interpolate(raw, source, ())
         try:
             config = cls.model_validate(data)
         except ValidationError as exc:
             raise ConfigError(_describe(exc, source, data)) from None
         config.source = source
+        config.notices = notices
         return config
 
 
 def _interpolate(node: Any, source: str, path: tuple[str, ...]) -> Any:
-    """Replace ``${VAR}`` / ``${VAR:-default}`` in every string; unset VAR is an error."""
+    """Replace ``${VAR}`` / ``${VAR:-default}`` in every string; unset VAR is an error,
+    except in API keys (:func:`config_upstream.keeps_unset`), where it stays as written."""
     if isinstance(node, dict):
         return {k: _interpolate(v, source, (*path, str(k))) for k, v in node.items()}
     if isinstance(node, list):
@@ -297,6 +331,8 @@ def _interpolate(node: Any, source: str, path: tuple[str, ...]) -> Any:
             return found
         if default is not None:
             return default
+        if config_upstream.keeps_unset(path):
+            return match.group(0)
         raise ConfigError(
             f"{source}: {'.'.join(path)}: environment variable {name} is not set "
             f"(export it, or write ${{{name}:-default}})"
@@ -309,7 +345,8 @@ def _describe(exc: ValidationError, source: str, data: dict[str, Any]) -> str:
     """The first validation problem as ``file: key.path: message`` (with a did-you-mean)."""
     err = exc.errors()[0]
     loc = [str(p) for p in err["loc"]]
-    where = ".".join(loc) or "(top level)"
+    # The inline router model (config_upstream) is written as router.provider/model/... in the file.
+    where = ".".join(loc).replace("router.router_llm", "router") or "(top level)"
     if err["type"] == "extra_forbidden":
         parent_model = _model_at(loc[:-1])
         known = list(parent_model.model_fields) if parent_model else []

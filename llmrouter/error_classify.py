@@ -8,6 +8,8 @@ importing this module never imports LiteLLM or boto3.
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 from collections.abc import Callable
 
@@ -16,6 +18,7 @@ from llmrouter.errors import (
     boto3_missing,
     credentials_invalid,
     credentials_missing,
+    litellm_missing,
     model_access_denied,
     model_id_invalid,
     parse_retry_after,
@@ -29,7 +32,9 @@ from llmrouter.errors import (
 )
 from llmrouter.providers import BEDROCK
 
-__all__ = ["classify", "find_cause"]
+__all__ = ["MAX_DETAIL_CHARS", "classify", "find_cause"]
+
+log = logging.getLogger("llmrouter.errors")
 
 _CRED_MISSING = re.compile(r"Unable to locate credentials|NoCredentials|could not find credentials", re.I)
 _TOKEN_INVALID = re.compile(
@@ -52,13 +57,61 @@ _TRANSPORT_ERRORS = {"ConnectionError", "APIConnectionError", "RemoteProtocolErr
 _THROTTLED = re.compile(r"Throttl|Too many requests|rate limit", re.I)
 
 
+# Longer provider messages are cut at a word, with "…"; the whole text goes to the log.
+MAX_DETAIL_CHARS = 1000
+
+
 def _upstream_detail(text: str) -> str:
-    """The upstream's own message, without LiteLLM's wrapping, short and on one line."""
+    """The upstream's own message as it wrote it (JSON unescaped), without LiteLLM's wrapping."""
     text = text.split("Traceback (most recent call last)", 1)[0]  # LiteLLM appends its stack
-    match = re.search(r'"message"\s*:\s*"((?:[^"\\]|\\.)*)"', text)
-    detail = match.group(1) if match else re.sub(r"^litellm\.\w+:\s*(\w+Exception\s*-?\s*)?", "", text)
-    detail = " ".join(detail.split()).rstrip(".")
-    return detail[:300]
+    detail = _json_message(text)
+    if detail is None:
+        detail = re.sub(r"^litellm\.\w+:\s*(\w+Exception\s*-?\s*)?", "", text)
+        detail = " ".join(detail.split())
+    detail = detail.strip().rstrip(".")
+    if len(detail) <= MAX_DETAIL_CHARS:
+        return detail
+    log.warning("upstream error message, in full: %s", detail)
+    cut = detail[:MAX_DETAIL_CHARS].rsplit(None, 1)[0]
+    return f"{cut}…"
+
+
+def _json_message(text: str) -> str | None:
+    """The ``message`` of the first JSON object in ``text`` (``{"message": ...}`` or
+    ``{"error": {"message": ...}}``, any case), decoded; None when there is none."""
+    decoder = json.JSONDecoder()
+    start = text.find("{")
+    while start != -1:
+        try:
+            value, _ = decoder.raw_decode(text, start)
+        except json.JSONDecodeError:
+            start = text.find("{", start + 1)
+            continue
+        if isinstance(value, dict):
+            inner = value.get("error") if isinstance(value.get("error"), dict) else value
+            for key in ("message", "Message"):
+                if isinstance(inner.get(key), str):
+                    return inner[key]
+        start = text.find("{", start + 1)
+    return None
+
+
+def _provider_status(exc: BaseException) -> int | None:
+    """The HTTP status the provider answered: the innermost one down the chain of causes.
+
+    LiteLLM re-raises a Bedrock 500 as its ServiceUnavailableError (503), with the
+    provider's own error (status 500) as the context: that one is what the provider said.
+    """
+    found: list[int] = []
+
+    def has_status(e: BaseException) -> bool:
+        status = getattr(e, "status_code", None)
+        if isinstance(status, int):
+            found.append(status)
+        return False
+
+    find_cause(exc, has_status)
+    return found[-1] if found else None
 
 
 def classify(
@@ -81,7 +134,7 @@ def classify(
     name = type(exc).__name__
     names = _class_names(exc)
     text = str(exc)
-    status = getattr(exc, "status_code", None)
+    status = _provider_status(exc)
     if not isinstance(status, int):
         response = getattr(exc, "response", None)
         status = getattr(response, "status_code", None) if response is not None else None
@@ -92,6 +145,8 @@ def classify(
         return replay_missing(f"{found.group(1)} {found.group(2)}" if found else "see the gateway log")
     if name == "ModuleNotFoundError" and ("boto3" in text or "botocore" in text):
         return boto3_missing()
+    if name == "ModuleNotFoundError" and (getattr(exc, "name", None) or "").split(".")[0] in ("litellm", "") and "litellm" in text:
+        return litellm_missing()
     if names & {"Timeout", "TimeoutException", "ReadTimeout", "ConnectTimeout", "TimeoutError", "ReadTimeoutError"} or status == 408:
         return timeout(model_id, region, timeout_s, provider)
     if bedrock and (name in {"NoCredentialsError", "PartialCredentialsError"} or _CRED_MISSING.search(text)):

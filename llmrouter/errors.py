@@ -14,10 +14,10 @@ the job of :mod:`llmrouter.error_classify`.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from llmrouter.providers import BEDROCK
+from llmrouter.retry_after import MAX_RETRY_AFTER, parse_retry_after
 from llmrouter.secrets import redact
 
 __all__ = [
@@ -33,9 +33,11 @@ __all__ = [
     "gateway_key_invalid",
     "http_error",
     "internal_error",
+    "litellm_missing",
     "model_access_denied",
     "model_id_invalid",
     "parse_retry_after",
+    "provider_key_unset",
     "region_missing",
     "replay_missing",
     "request_too_large",
@@ -111,6 +113,28 @@ def boto3_missing() -> GatewayError:
         status=503,
         type="server_error",
         code="bedrock_dependency_missing",
+    )
+
+
+def litellm_missing() -> GatewayError:
+    return GatewayError(
+        "AWS Bedrock calls go through LiteLLM, which is not importable in this environment. "
+        "Install it with `pip install litellm` (or reinstall llmrouter: `pip install -e .`) in the same "
+        "environment as llmrouter, then restart.",
+        status=503,
+        type="server_error",
+        code="bedrock_dependency_missing",
+    )
+
+
+def provider_key_unset(variable: str, model: str, key_path: str) -> GatewayError:
+    """A model whose API key reads an environment variable that was not set at startup."""
+    return GatewayError(
+        f"Model '{model}' has no API key: `{key_path}` reads the environment variable {variable}, which "
+        f"is not set. Set {variable} (export {variable}=...) and restart the gateway.",
+        status=401,
+        type="authentication_error",
+        code="provider_key_unset",
     )
 
 
@@ -362,29 +386,6 @@ def internal_error(what: str = "request") -> GatewayError:
         type="server_error",
         code="internal_error",
     )
-
-
-# --- Retry-After ---------------------------------------------------------------------------
-
-MAX_RETRY_AFTER = 3600.0  # seconds: a provider asking for more is capped, not obeyed for hours
-
-
-def parse_retry_after(value: str | bytes | float | None) -> float | None:
-    """A ``Retry-After`` header's delay in seconds, or None when it is not one.
-
-    Only delta-seconds are understood. Anything else (an HTTP date, garbage, a negative
-    number, NaN, infinity) is None, so that no nonsense reaches a response header, a model's
-    cooldown or a sleep. Larger values are capped at :data:`MAX_RETRY_AFTER`.
-    """
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        return None
-    if not math.isfinite(seconds) or seconds < 0:
-        return None
-    return min(seconds, MAX_RETRY_AFTER)
 
 
 # classify() and find_cause() live in llmrouter.error_classify (the catalog does not depend on

@@ -6,6 +6,7 @@ that leaves, OpenAPI schema inlining) is in :mod:`openclaw_litellm._http`.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,12 +25,15 @@ from llmrouter.config import OpenClawConfig
 from openclaw_litellm.guarded_stream import guarded_stream
 from openclaw_litellm.litellm_warmup import LiteLLMWarmup
 from llmrouter.provider_params import register_config_secrets
+from llmrouter.startup_checks import log_startup_warnings
 from openclaw_litellm.responses_api import add_responses_route
 from llmrouter.routing import AUTO, Router
 from openclaw_litellm.schemas import ChatRequest, parse_chat_request
 from openclaw_litellm.websocket import add_websocket_route
 
 __all__ = ["create_app"]
+
+log = logging.getLogger("openclaw.startup")
 
 
 
@@ -44,6 +48,7 @@ def create_app(
     # Also when embedded in another server: no configured key in any log line or error.
     install_log_redaction()
     register_config_secrets(config)
+    log_startup_warnings(config, log)  # once per app: what cannot answer yet, and how to fix it
     backend = LLMBackend(config, warmup, client)
     router = Router(config)
     service = ChatService(router, backend, config.serve.show_model_prefix if prefix is None else prefix)

@@ -14,6 +14,7 @@ import threading
 import time
 from typing import Any
 
+from llmrouter.bedrock_deps import missing_bedrock_dependency
 from llmrouter.utils.litellm_setup import load_litellm
 from llmrouter.provider_params import BEDROCK_CUSTOM_PROVIDER
 
@@ -71,7 +72,8 @@ class LiteLLMWarmup:
             self._module = _load_and_register()
         except BaseException as exc:  # reported to the requests that need it
             self._error = exc
-            log.error("LiteLLM failed to load: %s", exc)
+            hint = " (pip install litellm)" if isinstance(exc, ImportError) else ""
+            log.error("LiteLLM failed to load: %s%s; Bedrock models cannot answer", exc, hint)
         finally:
             self.seconds = time.perf_counter() - started
             with self._lock:
@@ -81,7 +83,11 @@ class LiteLLMWarmup:
                 with contextlib.suppress(RuntimeError):  # that loop has closed: nobody waits there
                     loop.call_soon_threadsafe(_resolve, future)
             if self._error is None:
-                log.info("LiteLLM loaded in %.1f s; Bedrock models are ready", self.seconds)
+                missing = missing_bedrock_dependency()
+                if missing is None:
+                    log.info("LiteLLM loaded in %.1f s; Bedrock models are ready", self.seconds)
+                else:
+                    log.warning("LiteLLM loaded in %.1f s, but Bedrock models cannot answer: %s", self.seconds, missing.message)
 
     async def ready(self) -> Any:
         if not self._done.is_set():

@@ -19,7 +19,17 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from llmrouter.config import LLMConfig, OpenClawConfig
 
-__all__ = ["EXIT_FAILED", "EXIT_USAGE", "CommandError", "ModelChoice", "print_error", "select_model", "setup_logging"]
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_USAGE",
+    "CommandError",
+    "ModelChoice",
+    "load_config",
+    "model_choice",
+    "print_error",
+    "select_model",
+    "setup_logging",
+]
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -88,26 +98,40 @@ def setup_logging() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
+def load_config(config_path: str) -> "OpenClawConfig":
+    """The YAML config, or :class:`CommandError` (exit code 2) with the file and key."""
+    from llmrouter.config import ConfigError, OpenClawConfig
+
+    try:
+        return OpenClawConfig.from_yaml(config_path)
+    except ConfigError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def model_choice(config: "OpenClawConfig", name: str) -> ModelChoice:
+    """The :class:`ModelChoice` for ``name`` under ``llms:`` (CommandError for another name)."""
+    from llmrouter import provider_params
+
+    if name not in config.llms:
+        raise CommandError(
+            f"no model named '{name}' in {config.source}; available: {', '.join(config.llms)} "
+            "(pick one with --model NAME)"
+        )
+    llm = config.llms[name]
+    provider_params.register_config_secrets(config)  # no key of the file is ever printed
+    from llmrouter.errors import GatewayError
+
+    try:
+        keys = tuple(provider_params.api_keys_for(llm, config, name))
+    except GatewayError as err:  # a key reading an unset variable: "set VAR"
+        raise CommandError(err.message, EXIT_FAILED) from None
+    return ModelChoice(name, llm, config, provider_params.call_request(name, llm, config), keys)
+
+
 def select_model(config_path: str, model: str | None) -> ModelChoice:
     """Load the YAML and pick ``model`` (default: the first under ``llms:``).
 
     Raises :class:`CommandError` (exit code 2) for an invalid config or an unknown name.
     """
-    from llmrouter import provider_params
-    from llmrouter.config import ConfigError, OpenClawConfig
-
-    try:
-        config = OpenClawConfig.from_yaml(config_path)
-    except ConfigError as exc:
-        raise CommandError(str(exc)) from None
-    names = list(config.llms)
-    name = model or names[0]
-    if name not in config.llms:
-        raise CommandError(
-            f"no model named '{name}' in {config_path}; available: {', '.join(names)} "
-            "(pick one with --model NAME)"
-        )
-    llm = config.llms[name]
-    provider_params.register_config_secrets(config)  # no key of the file is ever printed
-    keys = tuple(provider_params.api_keys_for(llm, config))
-    return ModelChoice(name, llm, config, provider_params.call_request(name, llm, config), keys)
+    config = load_config(config_path)
+    return model_choice(config, model or next(iter(config.llms)))

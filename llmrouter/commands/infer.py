@@ -16,22 +16,38 @@ import asyncio
 import contextlib
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import IO, Any
 
-from llmrouter.commands import EXIT_FAILED, CommandError, ModelChoice, print_error, select_model, setup_logging
+from llmrouter.commands import EXIT_FAILED, CommandError, ModelChoice, load_config, model_choice, print_error, setup_logging
 from llmrouter.providers import CALL_API_TIMEOUT_S
 
 __all__ = ["build_request", "parse_jsonl", "run_from_cli"]
 
 
+# The model for one input item: a fixed one, or router.strategy's pick for --model auto.
+Choose = Callable[[dict[str, Any]], Awaitable[ModelChoice]]
+
+
 def run_from_cli(args: argparse.Namespace) -> int:
     setup_logging()
     try:
-        choice = select_model(args.config, args.model)
+        config = load_config(args.config)
+        if args.model == "auto":  # router.strategy decides per query, as `serve` does
+            from llmrouter.commands.auto_route import AutoRoute
+
+            choose: Choose = AutoRoute(config).choice_for
+            all_bedrock = all(llm.is_bedrock for llm in config.llms.values())
+        else:
+            fixed = model_choice(config, args.model or next(iter(config.llms)))
+            all_bedrock = fixed.llm.is_bedrock
+
+            async def choose(item: dict[str, Any]) -> ModelChoice:
+                return fixed
+
         if args.query is not None:
-            return _answer_query(args, choice)
-        return _answer_file(args, choice)
+            return _answer_query(args, asyncio.run(choose({"query": args.query})))
+        return _answer_file(args, choose, all_bedrock)
     except CommandError as exc:
         print_error(exc.message)
         return exc.exit_code
@@ -57,6 +73,8 @@ def _dumps(result: dict[str, Any]) -> str:
 def _answer_query(args: argparse.Namespace, choice: ModelChoice) -> int:
     from llmrouter.utils.api_calling import call_api
 
+    if args.model == "auto":
+        print(f"auto: {choice.name}", file=sys.stderr, flush=True)
     request = {**choice.request, "query": args.query}
     if args.system_prompt:
         request["system_prompt"] = args.system_prompt
@@ -133,10 +151,10 @@ def _read_input(path: str) -> list[str]:
         raise CommandError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
-def _answer_file(args: argparse.Namespace, choice: ModelChoice) -> int:
+def _answer_file(args: argparse.Namespace, choose: Choose, all_bedrock: bool) -> int:
     entries = parse_jsonl(iter(_read_input(args.input)), args.input)
     with _open_output(args.output) as out:
-        results = asyncio.run(_run_batch(entries, args, choice, out))
+        results = asyncio.run(_run_batch(entries, args, choose, all_bedrock, out))
     failed = sum(1 for r in results if r.get("error"))
     where = f"; results in {args.output}" if args.output and args.output != "-" else ""
     print(f"{len(results) - failed} ok, {failed} failed{where}", file=sys.stderr, flush=True)
@@ -144,7 +162,11 @@ def _answer_file(args: argparse.Namespace, choice: ModelChoice) -> int:
 
 
 async def _run_batch(
-    entries: list[tuple[int, dict[str, Any] | Exception]], args: argparse.Namespace, choice: ModelChoice, out: IO[str]
+    entries: list[tuple[int, dict[str, Any] | Exception]],
+    args: argparse.Namespace,
+    choose: Choose,
+    all_bedrock: bool,
+    out: IO[str],
 ) -> list[dict[str, Any]]:
     """Answer every entry concurrently; write results in input order as they become ready."""
     from tqdm import tqdm
@@ -164,14 +186,15 @@ async def _run_batch(
             written += 1
         out.flush()
 
-    options = _call_options(args, choice)
     # The command runs the loop, so it owns the pooled client (none for Bedrock: LiteLLM's own).
     async with contextlib.AsyncExitStack() as stack:
-        client = None if choice.llm.is_bedrock else await stack.enter_async_context(pooled_client())
+        client = None if all_bedrock else await stack.enter_async_context(pooled_client())
 
         async def answer(index: int, item: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+            choice = await choose(item)
             request = build_request(item, choice, args.system_prompt)
             # acall_api turns every failure into the result's `error`.
+            options = _call_options(args, choice)
             return index, await acall_api(request, api_keys_env=choice.api_keys_env, client=client, **options)
 
         calls = []
@@ -182,7 +205,7 @@ async def _run_batch(
                 results[index] = failure_result(entry, {"input_line": number})
         failed = sum(1 for r in results if r is not None)
         # disable=None: a bar on a terminal, nothing when standard error is a file or a pipe.
-        bar = tqdm(total=len(entries), initial=failed, file=sys.stderr, unit="req", desc=choice.name, disable=None, dynamic_ncols=True)
+        bar = tqdm(total=len(entries), initial=failed, file=sys.stderr, unit="req", desc=args.model or "answers", disable=None, dynamic_ncols=True)
         if failed:
             bar.set_postfix(failed=failed)
         try:

@@ -10,6 +10,8 @@ strategy behind the :class:`~llmrouter.routing.base.Strategy` seam:
 ``rules``        keywords in the last user message (:mod:`.rules`)
 ``llm``          a router model picks from the descriptions (:mod:`.llm`)
 ``cost``         the cheapest model whose context fits (:mod:`.cost`)
+``trained``      a router learned from data by ``llmrouter train`` (:mod:`.trained`)
+``custom``       a class of yours, named in the YAML (:mod:`.custom`)
 ===============  ==========================================================================
 
 A configured model name is served by that model. Either way ``router.fallback_models``
@@ -26,10 +28,12 @@ from llmrouter import errors
 from llmrouter.config import ROUTER_STRATEGIES, LLMConfig, OpenClawConfig
 from llmrouter.routing.base import Strategy, last_user_text
 from llmrouter.routing.cost import Cheapest
+from llmrouter.routing.custom import load_custom
 from llmrouter.routing.llm import Completer, LLMChooser
 from llmrouter.routing.rules import Rules
 from llmrouter.routing.request import RoutedRequest
 from llmrouter.routing.simple import First, RoundRobin, WeightedRandom
+from llmrouter.routing.trained import build_trained
 
 __all__ = ["AUTO", "Candidates", "RoutedRequest", "Router", "STRATEGIES", "Strategy", "build_strategy", "last_user_text"]
 
@@ -43,9 +47,11 @@ _BUILDERS: dict[str, Callable[[OpenClawConfig, list[str], str], Strategy]] = {
     "round_robin": lambda config, pool, default: RoundRobin(pool),
     "rules": lambda config, pool, default: Rules(config.router.rules, default),
     "llm": lambda config, pool, default: LLMChooser(
-        pool, config.llms, config.router.router_model or "", default, config.router.timeout
+        pool, config.llms, config.router.router_model or "", default, config.router.timeout, config.router.router_llm
     ),
     "cost": lambda config, pool, default: Cheapest(pool, config.llms),
+    "trained": lambda config, pool, default: build_trained(config, pool),
+    "custom": lambda config, pool, default: load_custom(config, pool, default),
 }
 STRATEGIES = frozenset(_BUILDERS)
 assert STRATEGIES == frozenset(ROUTER_STRATEGIES), "config.ROUTER_STRATEGIES and the routing registry disagree"

@@ -94,11 +94,16 @@ def parse_choice(answer: str, names: Sequence[str]) -> str | None:
 class LLMChooser:
     name = "llm"
 
-    def __init__(self, pool: Sequence[str], llms: Mapping[str, LLMConfig], router_model: str, default: str, timeout: float) -> None:
+    def __init__(
+        self, pool: Sequence[str], llms: Mapping[str, LLMConfig], router_model: str, default: str, timeout: float,
+        router_llm: LLMConfig | None = None,
+    ) -> None:
+        """``router_model`` names the router model under ``llms``, unless ``router_llm`` is
+        given: a router model written inline (``router.provider/base_url/model``, as upstream)."""
         self.names = list(pool)
         self.catalog = [(name, " ".join(llms[name].description.split())) for name in pool]
-        self.router_name = router_model
-        self.router_llm = llms[router_model]
+        self.router_llm = router_llm or llms[router_model]
+        self.router_name = router_model or f"{self.router_llm.provider}/{self.router_llm.model}"
         self.default = default
         self.timeout = timeout
         self.backend: Completer | None = None  # bound by the ChatService that owns the router

@@ -31,14 +31,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from llmrouter import errors
-from llmrouter.utils.api_keys import resolve_api_keys
+from llmrouter.utils.api_keys import KeySource, parse_api_keys, pick_key, resolve_api_keys
 from llmrouter.utils.batching import BATCH_CONCURRENCY, bounded
 from llmrouter.utils.call_results import failure_result, success_result
-from llmrouter.providers import CALL_API_TIMEOUT_S, is_bedrock
+from llmrouter.providers import CALL_API_TIMEOUT_S, is_bedrock, provider_label
+from llmrouter.bedrock_deps import missing_bedrock_dependency
+from llmrouter.utils.litellm_setup import preload_litellm
 from llmrouter.utils.chat_call import from_request
 from llmrouter.utils.http_client import AsyncClient, borrowed_or_own
 from llmrouter.utils.retrying import achat, astream_chat
@@ -48,13 +50,15 @@ __all__ = ["BATCH_CONCURRENCY", "achat", "acall_api", "astream_chat", "call_api"
 
 
 async def _one(
-    request: dict[str, Any], keys: tuple[str, ...], options: dict[str, Any], max_retries: int, client: AsyncClient | None
+    request: dict[str, Any], keys: KeySource, index: int | None, options: dict[str, Any], max_retries: int, client: AsyncClient | None
 ) -> dict[str, Any]:
     echo = dict(request) if isinstance(request, dict) else {"request": request}
     started = time.perf_counter()
     try:
         try:
-            call = from_request(request, api_keys=keys, **options)
+            own = isinstance(request, dict) and request.get("api_key")
+            key = () if own or not isinstance(request, dict) else pick_key(keys, request, index)
+            call = from_request(request, api_keys=key, **options)
             completion = await achat(call, max_retries=max_retries, client=client)
         except errors.GatewayError:
             raise
@@ -69,7 +73,7 @@ async def _one(
 
 async def acall_api(
     request_or_list: dict[str, Any] | list[dict[str, Any]],
-    api_keys_env: str | Sequence[str] | None = None,
+    api_keys_env: str | Sequence[str] | Mapping[str, str | Sequence[str]] | None = None,
     max_tokens: int = 512,
     temperature: float = 0.01,
     top_p: float = 0.9,
@@ -84,14 +88,19 @@ async def acall_api(
     owner closes it, see :mod:`llmrouter.utils.http_client`); None opens one for this call
     (or batch) and closes it before returning.
     """
-    keys = resolve_api_keys(api_keys_env)
+    keys = parse_api_keys(api_keys_env)
     options = {"max_tokens": max_tokens, "temperature": temperature, "top_p": top_p, "timeout": timeout}
     requests = request_or_list if isinstance(request_or_list, list) else [request_or_list]
+    bedrock = any(isinstance(r, dict) and is_bedrock(r.get("service")) for r in requests)
+    if bedrock and missing_bedrock_dependency() is None:
+        # Before any clock starts: LiteLLM's import (seconds) is not the model's response_time.
+        await asyncio.to_thread(preload_litellm)
     async with _client_for(requests, client) as http:
         if not isinstance(request_or_list, list):
-            return await _one(request_or_list, keys, options, max_retries, http)
+            return await _one(request_or_list, keys, None, options, max_retries, http)
         # gather keeps the order of its arguments, whatever order the calls finish in.
-        return list(await asyncio.gather(*bounded(_one(r, keys, options, max_retries, http) for r in request_or_list)))
+        calls = (_one(r, keys, i, options, max_retries, http) for i, r in enumerate(request_or_list))
+        return list(await asyncio.gather(*bounded(calls)))
 
 
 def _client_for(requests: list[Any], client: AsyncClient | None) -> contextlib.AbstractAsyncContextManager[AsyncClient | None]:
@@ -104,7 +113,7 @@ def _client_for(requests: list[Any], client: AsyncClient | None) -> contextlib.A
 
 def call_api(
     request_or_list: dict[str, Any] | list[dict[str, Any]],
-    api_keys_env: str | Sequence[str] | None = None,
+    api_keys_env: str | Sequence[str] | Mapping[str, str | Sequence[str]] | None = None,
     max_tokens: int = 512,
     temperature: float = 0.01,
     top_p: float = 0.9,
@@ -112,6 +121,15 @@ def call_api(
     max_retries: int = 3,
 ) -> dict[str, Any] | list[dict[str, Any]]:
     """Call one request or a batch; returns the request dict(s) with the answer added.
+
+    ``api_keys_env`` is the API keys themselves, as in the original LLMRouter (None: the
+    ``API_KEYS`` environment variable, in the same forms): one key ``"k"``; several as a JSON
+    list ``'["k1", "k2"]'``, ``"k1,k2"`` or a list; or per service, a JSON object or dict
+    ``'{"NVIDIA": "k1,k2", "OpenAI": ["k3"]}'`` looked up by each request's ``service``
+    (case-insensitive). A single call takes the next key of a counter per (service,
+    endpoint, model); the calls of a batch take key ``index % len(keys)``. A request's own
+    ``api_key`` wins. Bedrock needs no key (AWS credentials). A value in none of these forms
+    raises ValueError listing them (see :mod:`llmrouter.utils.api_keys`).
 
     Added keys: ``response``, ``prompt_tokens``, ``completion_tokens``, ``token_num``,
     ``response_time`` and, on failure, ``error`` (the catalog's actionable message).

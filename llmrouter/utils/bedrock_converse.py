@@ -8,13 +8,13 @@ resolved here, before the call, so that it can be named in logs and error messag
 from __future__ import annotations
 
 import functools
-import importlib.util
 import logging
 import os
 from collections.abc import AsyncIterator
 from typing import Any
 
 from llmrouter import errors
+from llmrouter.bedrock_deps import missing_bedrock_dependency
 from llmrouter.error_classify import classify
 from llmrouter.providers import BEDROCK, BEDROCK_PARAMS
 from llmrouter.prompt_cache import with_cache_points
@@ -26,13 +26,10 @@ __all__ = ["achat", "astream", "history_tools", "litellm_kwargs", "resolve_regio
 
 log = logging.getLogger("llmrouter.bedrock")
 
-def _require_boto3() -> None:
-    try:
-        missing = importlib.util.find_spec("boto3") is None or importlib.util.find_spec("botocore") is None
-    except (ImportError, ValueError):  # an import hook that hides it, or a broken install
-        missing = True
-    if missing:
-        raise errors.boto3_missing()
+def _require_dependencies() -> None:
+    missing = missing_bedrock_dependency()
+    if missing is not None:
+        raise missing
 
 
 def resolve_region(region: str | None, profile: str | None) -> str | None:
@@ -147,12 +144,15 @@ def litellm_kwargs(call: ChatCall, region: str) -> dict[str, Any]:
 
 def _prepare(call: ChatCall) -> tuple[Any, str]:
     _check_images(call.messages, call.model_id)
-    _require_boto3()
+    _require_dependencies()
     region = resolve_region(call.region, call.aws_profile)
     if not region:
         raise errors.region_missing(call.model_id)
     call.region = region
-    return load_litellm(), region
+    try:
+        return load_litellm(), region
+    except ImportError:  # present but broken (find_spec saw it): same answer as missing
+        raise errors.litellm_missing() from None
 
 
 def _fail(exc: BaseException, call: ChatCall) -> errors.GatewayError:

@@ -7,15 +7,20 @@ reduces a conversation to its last turn.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 from llmrouter import errors
+from llmrouter.bedrock_endpoints import runtime_url
 from llmrouter.prompt_cache import CACHE_TTLS, PROMPT_CACHE_MODES, CacheTTL, PromptCacheMode
-from llmrouter.providers import CALL_API_TIMEOUT_S, OPENAI, OPENAI_PARAMS, ProviderKind, provider_kind
+from llmrouter.providers import BEDROCK, CALL_API_TIMEOUT_S, OPENAI, OPENAI_PARAMS, ProviderKind, provider_kind
 from llmrouter.secrets import register_secret
 
 __all__ = ["ChatCall", "from_request"]
+
+log = logging.getLogger("llmrouter.bedrock")
+_mapped_endpoints: set[str] = set()
 
 
 @dataclass
@@ -28,6 +33,7 @@ class ChatCall:
     messages: list[dict[str, Any]]
     params: dict[str, Any] = field(default_factory=dict)
     endpoint: str | None = None  # base URL; for Bedrock an optional bedrock-runtime override
+    chat_path: str = "/chat/completions"  # OpenAI-compatible: appended to the base URL
     region: str | None = None
     aws_profile: str | None = None
     api_keys: tuple[str, ...] = ()
@@ -81,6 +87,8 @@ def from_request(
     if "max_completion_tokens" in params:
         params["max_tokens"] = params.pop("max_completion_tokens")
     endpoint = request.get("api_endpoint") or None
+    if provider == BEDROCK and isinstance(endpoint, str):
+        endpoint = _bedrock_runtime(endpoint)
     if provider == OPENAI and not endpoint:
         raise errors.bad_request("the request needs `api_endpoint` (an OpenAI-compatible base URL)", param="api_endpoint")
     own_key = request.get("api_key")
@@ -91,6 +99,7 @@ def from_request(
         messages=build_messages(request),
         params=params,
         endpoint=endpoint,
+        chat_path=_chat_path(request.get("chat_path")),
         region=request.get("aws_region") or None,
         aws_profile=request.get("aws_profile") or None,
         api_keys=(own_key,) if own_key else api_keys,
@@ -107,6 +116,23 @@ def _choice(request: dict[str, Any], key: str, allowed: tuple[Any, ...], default
     if value not in allowed:
         raise errors.bad_request(f"`{key}` must be one of {', '.join(allowed)}, not {value!r}", param=key)
     return value
+
+
+def _bedrock_runtime(endpoint: str) -> str:
+    """A control-plane ``api_endpoint`` (bedrock.<region>) as the runtime endpoint, logged once."""
+    mapped = runtime_url(endpoint)
+    if mapped != endpoint and endpoint not in _mapped_endpoints:
+        _mapped_endpoints.add(endpoint)
+        log.warning("api_endpoint %s is Bedrock's control-plane host; calling the runtime endpoint %s", endpoint, mapped)
+    return mapped
+
+
+def _chat_path(value: Any) -> str:
+    if value is None or value == "":
+        return "/chat/completions"
+    if not isinstance(value, str):
+        raise errors.bad_request(f"`chat_path` must be a URL path such as /chat/completions, not {value!r}", param="chat_path")
+    return value if value.startswith("/") else f"/{value}"
 
 
 def _seconds(value: Any, default: float) -> float:

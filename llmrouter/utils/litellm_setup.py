@@ -14,7 +14,7 @@ import os
 import threading
 from typing import Any
 
-__all__ = ["load_litellm"]
+__all__ = ["load_litellm", "preload_litellm"]
 
 _lock = threading.Lock()
 _module: Any = None
@@ -48,3 +48,12 @@ def load_litellm() -> Any:
                 logging.getLogger(name).setLevel(logging.ERROR)
             _module = litellm
     return _module
+
+
+def preload_litellm() -> None:
+    """Import LiteLLM now, if it can be: callers that time calls (call_api, ``infer``) run this
+    before their clocks start. A missing LiteLLM is reported by each Bedrock call instead."""
+    try:
+        load_litellm()
+    except ImportError:
+        pass

@@ -46,7 +46,8 @@ def next_key(keys: tuple[str, ...]) -> str | None:
 
 def _url(call: ChatCall) -> str:
     base = (call.endpoint or "").rstrip("/")
-    return base if base.endswith("/chat/completions") else f"{base}/chat/completions"
+    # A base URL that already ends with the path (a full chat URL) is used as is.
+    return base if base.endswith(call.chat_path.rstrip("/")) else f"{base}{call.chat_path}"
 
 
 def _request(call: ChatCall, stream: bool) -> tuple[str, dict[str, str], bytes]:

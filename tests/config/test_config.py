@@ -85,11 +85,12 @@ def test_known_provider_gets_its_base_url(tmp_path):
 
 
 def test_unset_variable_is_named(tmp_path, monkeypatch):
-    monkeypatch.delenv("LLMROUTER_TEST_UNSET_KEY", raising=False)
-    file = write(tmp_path, "llms:\n  n:\n    provider: nvidia\n    model: m\n    api_key: ${LLMROUTER_TEST_UNSET_KEY}\n")
+    # Where a value is required to start (not a key: tests/compat covers those), unset stops it.
+    monkeypatch.delenv("LLMROUTER_TEST_UNSET_PORT", raising=False)
+    file = write(tmp_path, "serve:\n  port: ${LLMROUTER_TEST_UNSET_PORT}\nllms:\n  n:\n    provider: nvidia\n    model: m\n")
     message = load_error(file)
-    assert str(file) in message and "llms.n.api_key" in message
-    assert "environment variable LLMROUTER_TEST_UNSET_KEY is not set" in message
+    assert str(file) in message and "serve.port" in message
+    assert "environment variable LLMROUTER_TEST_UNSET_PORT is not set" in message
 
 
 def test_variable_default_and_value(tmp_path, monkeypatch):

@@ -235,7 +235,8 @@ BAD_CONFIGS = {
     "unknown-serve-key": ("serve:\n  prot: 8080\n" + GOOD_MODEL, ["serve.prot", "unknown key", "did you mean 'port'"]),
     "unknown-model-key": (GOOD_MODEL + "    aws_regoin: us-east-1\n", ["llms.m.aws_regoin", "unknown key", "did you mean 'aws_region'"]),
     "unknown-top-key": ("servr:\n  port: 1\n" + GOOD_MODEL, ["servr", "unknown key", "did you mean 'serve'"]),
-    "missing-env-var": (GOOD_MODEL + "    api_key: ${OPENCLAW_TEST_SURELY_UNSET_VAR}\n", ["llms.m.api_key", "OPENCLAW_TEST_SURELY_UNSET_VAR", "is not set"]),
+    # A value needed to start (an unset key only warns: tests/compat/test_unset_key_variables.py).
+    "missing-env-var": ("serve:\n  port: ${OPENCLAW_TEST_SURELY_UNSET_VAR}\n" + GOOD_MODEL, ["serve.port", "OPENCLAW_TEST_SURELY_UNSET_VAR", "is not set"]),
     "wrong-type": ("serve:\n  port: eighty\n" + GOOD_MODEL, ["serve.port"]),
     "port-range": ("serve:\n  port: 70000\n" + GOOD_MODEL, ["serve.port", "65535"]),
     "empty-gateway-key": ("serve:\n  api_keys: ['${OPENCLAW_TEST_SURELY_UNSET_VAR:-}']\n" + GOOD_MODEL, ["serve.api_keys", "empty"]),

@@ -220,15 +220,40 @@ def test_prompt_estimate_counts_messages_tools_and_images():
 # --- configuration ----------------------------------------------------------------------------
 
 
-EXTRA = {"rules": {"rules": [{"keywords": ["weather"], "model": "b"}]}, "llm": {"router_model": "c"}}
+EXTRA = {
+    "rules": {"rules": [{"keywords": ["weather"], "model": "b"}]},
+    "llm": {"router_model": "c"},
+    "custom": {"class": "custom_strategy:LongPromptsTo", "options": {"model": "c"}},
+}
+EXAMPLES = __import__("pathlib").Path(__file__).resolve().parents[2] / "examples"
 
 
-async def test_every_strategy_the_config_accepts_builds_its_own_router_and_routes_auto():
+def train_topic_router(directory, models: list[str]) -> str:
+    """A `trained` router over ``models``: queries about "topic<i>" are answered well by model i."""
+    from llmrouter.cli import main
+
+    directory.mkdir(parents=True, exist_ok=True)
+    rows = [
+        {"query": f"a question about topic{i} number {k}", "scores": {m: float(j == i) for j, m in enumerate(models)}}
+        for i in range(len(models))
+        for k in range(4)
+    ]
+    scores = directory / "scores.jsonl"
+    scores.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    prices = directory / "llms.json"
+    prices.write_text(json.dumps({m: {"input_price": 1.0, "output_price": 1.0} for m in models}))
+    assert main(["train", "--scores", str(scores), "--llms", str(prices), "--out", str(directory / "router"), "--k", "3", "--folds", "2"]) == 0
+    return str(directory / "router")
+
+
+async def test_every_strategy_the_config_accepts_builds_its_own_router_and_routes_auto(tmp_path, monkeypatch):
     """Each name config.py validates must reach a builder of its own (a name the registry
     lacked would fail at startup; one mapped to the wrong strategy would route wrongly)."""
+    monkeypatch.syspath_prepend(str(EXAMPLES))  # custom: examples/custom_strategy.py
     kinds = {}
+    extra = {**EXTRA, "trained": {"path": train_topic_router(tmp_path, ["a", "b", "c"])}}
     for strategy in ROUTER_STRATEGIES:
-        router = Router(config({"strategy": strategy, **EXTRA.get(strategy, {})}))
+        router = Router(config({"strategy": strategy, **extra.get(strategy, {})}))
         kinds[strategy] = type(router.strategy)
         candidates = await router.select(ask("what is the weather"))
         assert candidates[0][0] in {"a", "b", "c"}, strategy
@@ -277,10 +302,11 @@ def test_a_model_cannot_be_called_auto():
         config({}, {"auto": llm("A")})
 
 
-def test_every_yaml_block_of_docs_routing_loads_and_covers_every_strategy():
+def test_every_yaml_block_of_docs_routing_loads_and_covers_every_strategy(tmp_path, monkeypatch):
     """docs/routing.md's blocks, each with the doc's shared `llms`, load and build a Router."""
     from pathlib import Path
 
+    monkeypatch.syspath_prepend(str(EXAMPLES))  # custom: examples/custom_strategy.py
     import yaml
 
     doc = (Path(__file__).resolve().parents[2] / "docs" / "routing.md").read_text()
@@ -289,6 +315,8 @@ def test_every_yaml_block_of_docs_routing_loads_and_covers_every_strategy():
     seen = set()
     for block in blocks:
         if "router" in block:
+            if block["router"].get("strategy") == "trained":  # a router over the doc's models, where it says
+                block["router"]["path"] = train_topic_router(tmp_path, list(llms))
             cfg = OpenClawConfig.from_dict({"llms": llms, **block})
             Router(cfg)
             seen.add(cfg.router.strategy)
