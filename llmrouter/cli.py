@@ -25,16 +25,31 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    serve = sub.add_parser("serve", help="run the OpenClaw gateway (OpenAI-compatible HTTP + WebSocket)")
+    serve = sub.add_parser(
+        "serve",
+        help="run the OpenClaw gateway (OpenAI-compatible HTTP + WebSocket)",
+        description="Run the OpenClaw gateway: one OpenAI-compatible endpoint (/v1/chat/completions, "
+        "/v1/responses, /v1/chat/ws, /v1/models, /health) in front of the models under `llms:` in the "
+        "YAML config. Clients use `model: auto` (routing) or a model's name. "
+        "Try it offline: --replay cassettes/reference.",
+    )
     serve.add_argument("--config", default=DEFAULT_CONFIG, help=f"YAML config (default: {DEFAULT_CONFIG})")
     serve.add_argument("--host", help="bind address (default: serve.host, 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default: serve.port, 8000)")
     prefix = serve.add_mutually_exclusive_group()
     prefix.add_argument("--prefix", dest="prefix", action="store_true", default=None, help="start answers with [model-name]")
     prefix.add_argument("--no-prefix", dest="prefix", action="store_false", help="no [model-name] prefix on answers")
-    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.add_argument(
+        "--log-level", default="info", choices=["debug", "info", "warning", "error"],
+        help="least severe log messages shown on standard error (default: info)",
+    )
 
-    infer = sub.add_parser("infer", help="answer one --query, or a JSONL file of queries")
+    infer = sub.add_parser(
+        "infer",
+        help="answer one --query, or a JSONL file of queries",
+        description="Answer one --query, or every line of an --input JSONL file, with a model of the YAML "
+        "config, through call_api(); results are JSONL (one dict per query; a failure is an `error` in it).",
+    )
     infer.add_argument("--config", default=DEFAULT_CONFIG, help=f"YAML config (default: {DEFAULT_CONFIG})")
     infer.add_argument("--model", help="model name under `llms:` (default: the first one), or `auto`: router.strategy picks per query")
     source = infer.add_mutually_exclusive_group(required=True)
@@ -42,20 +57,28 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--input", help='JSONL file, one {"query": ...} (or {"messages": [...]}) per line')
     infer.add_argument("--output", help="JSONL results file (default: standard output)")
     infer.add_argument("--system-prompt", help="system prompt for every query")
-    infer.add_argument("--max-tokens", type=int, default=512)
-    infer.add_argument("--temperature", type=float, default=0.01)
-    infer.add_argument("--top-p", type=float, default=0.9)
+    infer.add_argument("--max-tokens", type=int, default=512, help="longest answer, in tokens (default: 512)")
+    infer.add_argument("--temperature", type=float, default=0.01, help="sampling temperature, 0 = most deterministic (default: 0.01)")
+    infer.add_argument("--top-p", type=float, default=0.9, help="nucleus sampling: the probability mass tokens are drawn from (default: 0.9)")
     infer.add_argument("--timeout", type=float, help=f"seconds per call (default: the model's `timeout`, else {CALL_API_TIMEOUT_S:g})")
-    infer.add_argument("--max-retries", type=int, default=3)
+    infer.add_argument(
+        "--max-retries", type=int, default=3,
+        help="retries per query after a retryable failure (throttling, timeout, 5xx), with backoff (default: 3)",
+    )
     infer.add_argument("--json", action="store_true", help="print the full result dict for --query")
 
-    chat = sub.add_parser("chat", help="interactive multi-turn chat that streams answers")
+    chat = sub.add_parser(
+        "chat",
+        help="interactive multi-turn chat that streams answers",
+        description="Chat with a model of the YAML config in the terminal: answers stream as they come, "
+        "the whole conversation goes with each turn; /reset forgets it, /exit or Ctrl-D ends it.",
+    )
     chat.add_argument("--config", default=DEFAULT_CONFIG, help=f"YAML config (default: {DEFAULT_CONFIG})")
     chat.add_argument("--model", help="model name under `llms:` (default: the first one)")
     chat.add_argument("--system-prompt", help="system prompt for the conversation")
-    chat.add_argument("--max-tokens", type=int, default=512)
-    chat.add_argument("--temperature", type=float, default=0.7)
-    chat.add_argument("--top-p", type=float, default=0.9)
+    chat.add_argument("--max-tokens", type=int, default=512, help="longest answer, in tokens (default: 512)")
+    chat.add_argument("--temperature", type=float, default=0.7, help="sampling temperature, 0 = most deterministic (default: 0.7)")
+    chat.add_argument("--top-p", type=float, default=0.9, help="nucleus sampling: the probability mass tokens are drawn from (default: 0.9)")
     chat.add_argument("--timeout", type=float, help=f"seconds per answer (default: the model's `timeout`, else {DEFAULT_TIMEOUT_S:g})")
     # Learned routing: argparse only here; numpy/scikit-learn load when the command runs.
     from llmrouter.commands import eval_router, generate, route, train
@@ -120,7 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with recording(args.record, args.replay, args.match_body):
             if args.replay:
-                print(f"REPLAY MODE: answers are replayed from the recordings in {args.replay}; no provider is contacted.", file=sys.stderr)
+                from llmrouter.replay_prompts import banner
+
+                print(banner(args.replay, args.config), file=sys.stderr)
             return run_from_cli(args)
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -16,6 +16,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from llmrouter import config_upstream, providers
+from llmrouter.aws_regions import check_region
+from llmrouter.provider_names import BEDROCK_NAMES, close_provider_name
+from llmrouter.yaml_loading import DuplicateKeyError, load_yaml
 from llmrouter.prompt_cache import CacheTTL, PromptCacheMode
 
 __all__ = [
@@ -240,12 +243,18 @@ class LLMConfig(_Strict):
             return None
         if not _REGION.match(value):
             raise ValueError(f"'{value}' is not an AWS region name (expected something like us-east-1)")
-        return value
+        return check_region(value)  # botocore's own list of regions, with a did-you-mean
 
     @model_validator(mode="after")
     def _provider_needs(self) -> "LLMConfig":
         if not self.model:
             raise ValueError("needs `model`: the provider's model id (for Bedrock e.g. amazon.nova-lite-v1:0)")
+        typo = close_provider_name(self.provider, DEFAULT_BASE_URLS, bedrock_only=bool(self.base_url))
+        if not self.is_bedrock and typo:
+            raise ValueError(
+                f"provider '{self.provider}' is unknown; did you mean '{typo}'? (known: {', '.join([*BEDROCK_NAMES, *DEFAULT_BASE_URLS])}; "
+                "any other name is an OpenAI-compatible server and needs `base_url`)"
+            )
         if not self.is_bedrock and not self.base_url:
             default = DEFAULT_BASE_URLS.get(self.provider.strip().lower())
             if default is None:
@@ -288,7 +297,9 @@ class OpenClawConfig(_Strict):
         except OSError as exc:
             raise ConfigError(f"{file}: cannot read the config file: {exc.strerror or exc}") from None
         try:
-            raw = yaml.safe_load(text)
+            raw = load_yaml(text)  # yaml.safe_load, but a key written twice is an error
+        except DuplicateKeyError as exc:
+            raise ConfigError(f"{file}: {exc.key_path}: {exc.problem}") from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""

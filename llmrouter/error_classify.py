@@ -31,6 +31,7 @@ from llmrouter.errors import (
     upstream_unreachable,
 )
 from llmrouter.providers import BEDROCK
+from llmrouter.replay_prompts import recorded_hint
 
 __all__ = ["MAX_DETAIL_CHARS", "classify", "find_cause"]
 
@@ -142,7 +143,12 @@ def classify(
 
     if name == "CannotOverwriteExistingCassetteException" or "Can't play back this request" in text:
         found = re.search(r"\b(GET|POST|PUT|DELETE) (https?://\S+?)[\s)>]", text)
-        return replay_missing(f"{found.group(1)} {found.group(2)}" if found else "see the gateway log")
+        if not found:
+            return replay_missing("see the gateway log")
+        cassette_error = find_cause(exc, lambda e: hasattr(e, "failed_request"))  # LiteLLM may wrap it
+        failed = getattr(cassette_error, "failed_request", None)
+        hint = recorded_hint(found.group(2), getattr(failed, "body", None))
+        return replay_missing(f"{found.group(1)} {found.group(2)}; {hint}")
     if name == "ModuleNotFoundError" and ("boto3" in text or "botocore" in text):
         return boto3_missing()
     if name == "ModuleNotFoundError" and (getattr(exc, "name", None) or "").split(".")[0] in ("litellm", "") and "litellm" in text:

@@ -107,9 +107,9 @@ def _where(model_id: str, region: str | None) -> str:
 
 def boto3_missing() -> GatewayError:
     return GatewayError(
-        "AWS Bedrock needs boto3, which is not installed. Install it with "
-        "`pip install 'llmrouter[bedrock]'` (or `pip install boto3`) in the same environment "
-        "as llmrouter, then retry.",
+        "AWS Bedrock needs boto3, which cannot be imported here (llmrouter's install brings it "
+        "through LiteLLM: it was removed, or this runs in another environment). Reinstall it with "
+        "`pip install boto3` in the environment the gateway runs in, then retry.",
         status=503,
         type="server_error",
         code="bedrock_dependency_missing",
@@ -303,9 +303,10 @@ def upstream_unreachable(
     where = f"{endpoint} " if endpoint else ""
     # Bedrock's endpoint may be a custom URL (VPC endpoint, stub) that does not show the region.
     model = _where(model_id, region) if provider == BEDROCK else f"model '{model_id}'"
+    # For Bedrock a wrong `aws_region` is as likely as a network fault: its host is bedrock-runtime.<region>.
+    check = "`aws_region` (is Bedrock offered in that region?), the network, `base_url` if set" if provider == BEDROCK else "the network, `base_url` in the YAML"
     return GatewayError(
-        f"Could not connect to the {provider} endpoint {where}for {model}"
-        f"{reason}. Check the network, `base_url` in the YAML, and that the service is up.",
+        f"Could not connect to the {provider} endpoint {where}for {model}{reason}. Check {check}, and that the service is up.",
         status=502,
         type="api_error",
         code="upstream_unreachable",

@@ -10,7 +10,8 @@ bodies.
 ``--replay DIR`` loads every ``*.yaml`` under ``DIR`` (recursively, so a tree of cassettes
 from several sources works) and serves upstream calls from them. Matching is on method + URI
 (SigV4 headers change every call) plus, for OpenAI-compatible calls, the ``model`` and
-``stream`` fields of the body (one URL serves them all); optionally on the whole body. Recorded bodies are replayed
+``stream`` fields of the body (one URL serves them all), plus the prompt (the last user
+message: :mod:`llmrouter.replay_prompts`); optionally on the whole body. Recorded bodies are replayed
 byte for byte: Bedrock event-stream frames carry CRC32 checksums.
 """
 
@@ -25,9 +26,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from llmrouter import replay_prompts
 from llmrouter.secrets import redact, secret_values
 
-__all__ = ["SCRUBBED_HEADERS", "recording", "replay_dummy_aws_credentials"]
+__all__ = ["REPLAYED_HEADER", "SCRUBBED_HEADERS", "recording", "replay_active", "replay_dummy_aws_credentials"]
+
+# Marks an HTTP answer that came from a recording, not from the provider.
+REPLAYED_HEADER = "x-openclaw-replayed"
+_replaying: list[str] = []  # the --replay directories in effect (a stack: nested blocks)
 
 # Headers that carry credentials or per-call signing material; never written to a cassette.
 SCRUBBED_HEADERS = (
@@ -43,6 +49,7 @@ SCRUBBED_HEADERS = (
     "set-cookie",
 )
 URI_MATCH = ["method", "scheme", "host", "port", "path", "query", "model_and_stream"]
+REPLAY_MATCH = [*URI_MATCH, "prompt"]
 _BEDROCK_PATH = re.compile(r"/model/([^/]+)/(converse|converse-stream|invoke|invoke-with-response-stream)$")
 
 
@@ -135,6 +142,7 @@ class DirectoryPersister:
             responses.extend(loaded[1])
         if not requests:
             raise CassetteNotFoundError()
+        replay_prompts.index_recordings(requests)  # for the banner and replay_not_recorded
         return requests, responses
 
     @staticmethod
@@ -179,15 +187,26 @@ def recording(record_dir: str | None = None, replay_dir: str | None = None, matc
         raise FileNotFoundError(f"--replay {replay_dir}: no such directory of cassettes")
     player = vcr.VCR(
         record_mode="all" if record_dir else "none",
-        match_on=URI_MATCH + (["body"] if match_body else []),
+        match_on=(REPLAY_MATCH if replay_dir else URI_MATCH) + (["body"] if match_body else []),
         before_record_request=_scrub_request,
         before_record_response=_scrub_response,
         decode_compressed_response=False,
     )
     player.register_persister(DirectoryPersister)
     player.register_matcher("model_and_stream", model_and_stream_matcher)
+    player.register_matcher("prompt", replay_prompts.prompt_matcher)
     if replay_dir:
         replay_dummy_aws_credentials()
-    # Repeats: a replayed demo answers the same question as often as it is asked.
-    with player.use_cassette(str(record_dir or replay_dir), allow_playback_repeats=bool(replay_dir)):
-        yield
+        _replaying.append(replay_dir)
+    try:
+        # Repeats: a replayed demo answers the same question as often as it is asked.
+        with player.use_cassette(str(record_dir or replay_dir), allow_playback_repeats=bool(replay_dir)):
+            yield
+    finally:
+        if replay_dir:
+            _replaying.pop()
+
+
+def replay_active() -> bool:
+    """True inside a ``recording(replay_dir=...)`` block: upstream answers are recordings."""
+    return bool(_replaying)

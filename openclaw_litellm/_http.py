@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from llmrouter import errors
+from llmrouter.recording import REPLAYED_HEADER, replay_active
 
 if TYPE_CHECKING:
     from openclaw_litellm.completions import ChatService, StreamServed
@@ -57,9 +58,9 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
 
 
-def _error_response(err: errors.GatewayError) -> Response:
-    headers = {"retry-after": f"{err.retry_after:g}"} if err.retry_after else None
-    return json_response(err.to_dict(), err.status, headers)
+def _error_response(err: errors.GatewayError, extra: dict[str, str] | None = None) -> Response:
+    headers = {"retry-after": f"{err.retry_after:g}"} if err.retry_after else {}
+    return json_response(err.to_dict(), err.status, {**headers, **(extra or {})} or None)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -76,7 +77,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        return _error_response(errors.http_error(exc.status_code, request.method, request.url.path, str(exc.detail)))
+        # Keep the router's headers: a 405 carries `Allow` (RFC 9110), the methods the path takes.
+        return _error_response(errors.http_error(exc.status_code, request.method, request.url.path, str(exc.detail)), exc.headers)
 
     @app.exception_handler(ClientDisconnect)
     async def _client_left(request: Request, exc: ClientDisconnect) -> Response:
@@ -147,18 +149,20 @@ async def answer(
     before the answer starts cancels the call and gets 499 (see :func:`unless_client_leaves`).
     Once streaming, Starlette's StreamingResponse notices a client leaving by itself.
     """
+    # Under --replay every upstream answer is a recording: say so, a client may not have seen the banner.
+    replayed = {REPLAYED_HEADER: "true"} if replay_active() else {}
     if not chat.stream:
         served = await unless_client_leaves(request, service.complete(chat))
         if served is None:
             return Response(status_code=CLIENT_CLOSED)
-        return json_response(body(served.body), headers={MODEL_HEADER: served.model, ATTEMPTS_HEADER: str(served.attempts)})
+        return json_response(body(served.body), headers={MODEL_HEADER: served.model, ATTEMPTS_HEADER: str(served.attempts), **replayed})
     streamed = await unless_client_leaves(request, service.stream(chat))
     if streamed is None:
         return Response(status_code=CLIENT_CLOSED)
     return StreamingResponse(
         events(streamed),
         media_type="text/event-stream",
-        headers={MODEL_HEADER: streamed.model, ATTEMPTS_HEADER: str(streamed.attempts), "cache-control": "no-cache"},
+        headers={MODEL_HEADER: streamed.model, ATTEMPTS_HEADER: str(streamed.attempts), "cache-control": "no-cache", **replayed},
     )
 
 

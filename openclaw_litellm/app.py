@@ -24,6 +24,7 @@ from openclaw_litellm.completions import ChatService, StreamServed
 from llmrouter.config import OpenClawConfig
 from openclaw_litellm.guarded_stream import guarded_stream
 from openclaw_litellm.litellm_warmup import LiteLLMWarmup
+from openclaw_litellm.openapi_doc import completion_responses, error_responses, json_body, ready_responses
 from llmrouter.provider_params import register_config_secrets
 from llmrouter.startup_checks import log_startup_warnings
 from openclaw_litellm.responses_api import add_responses_route
@@ -68,11 +69,11 @@ def create_app(
 
     install_error_handlers(app)
 
-    @app.get("/health")
+    @app.get("/health", responses={200: {"description": "The process is up (no check of the providers)"}})
     async def health() -> Response:
         return json_response({"status": "ok"})
 
-    @app.get("/health/ready")
+    @app.get("/health/ready", responses=ready_responses())
     async def ready() -> Response:
         warm = backend.warmup
         ready_now = warm.loaded or not backend.has_bedrock
@@ -84,7 +85,7 @@ def create_app(
         }
         return json_response(body, 200 if ready_now else 503)
 
-    @app.get("/v1/models")
+    @app.get("/v1/models", responses={200: {"description": "`auto` and every model under `llms`"}, **error_responses(401)})
     async def models() -> Response:
         data = [{"id": AUTO, "object": "model", "created": created, "owned_by": "openclaw"}]
         data += [
@@ -95,7 +96,8 @@ def create_app(
 
     @app.post(
         "/v1/chat/completions",
-        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": inline_refs(ChatRequest.model_json_schema())}}}},
+        responses=completion_responses("A chat completion"),
+        openapi_extra=json_body(inline_refs(ChatRequest.model_json_schema())),
     )
     async def chat_completions(request: Request) -> Response:
         chat = parse_chat_request(await read_body(request, config.serve.max_body_bytes))

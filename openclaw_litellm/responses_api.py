@@ -21,11 +21,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from openclaw_litellm import sse
-from openclaw_litellm._http import answer, read_body
+from openclaw_litellm._http import answer, inline_refs, read_body
 from openclaw_litellm.completions import ChatService, StreamServed
 from openclaw_litellm.guarded_stream import guarded_stream
 from openclaw_litellm.responses_events import ResponseEvents, response_from_completion
-from openclaw_litellm.responses_request import parse_responses_request
+from openclaw_litellm.openapi_doc import completion_responses, json_body
+from openclaw_litellm.responses_request import ResponsesRequest, parse_responses_request
 
 __all__ = ["add_responses_route"]
 
@@ -37,7 +38,11 @@ _ECHO = {"instructions", "max_output_tokens", "parallel_tool_calls", "reasoning"
 def add_responses_route(app: FastAPI, service: ChatService) -> None:
     limit = app.state.config.serve.max_body_bytes
 
-    @app.post("/v1/responses")
+    @app.post(
+        "/v1/responses",
+        responses=completion_responses("A response object"),
+        openapi_extra=json_body(inline_refs(ResponsesRequest.model_json_schema())),
+    )
     async def responses(request: Request) -> Response:
         parsed = parse_responses_request(await read_body(request, limit))
         echo = parsed.model_dump(include=_ECHO, exclude_none=True)

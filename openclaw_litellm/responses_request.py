@@ -39,10 +39,10 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError, field_validator
 
 from llmrouter import errors
-from openclaw_litellm.schemas import MAX_INT32, ChatRequest, parse_body
+from openclaw_litellm.schemas import MAX_INT32, ChatRequest, integral, parse_body
 
 __all__ = ["ResponsesRequest", "parse_responses_request"]
 
@@ -68,12 +68,15 @@ class ResponsesRequest(BaseModel):
     text: dict[str, Any] | None = None
     user: StrictStr | None = None
     store: StrictBool | None = None
-    background: StrictBool | None = None
-    previous_response_id: StrictStr | None = None
-    conversation: StrictStr | dict[str, Any] | None = None
+    # Accepted so that the error can say why (see to_chat); the OpenAPI document says which values work.
+    background: StrictBool | None = Field(None, json_schema_extra={"enum": [False, None]})
+    previous_response_id: StrictStr | None = Field(None, json_schema_extra={"enum": [None]})
+    conversation: StrictStr | dict[str, Any] | None = Field(None, json_schema_extra={"enum": [None]})
     metadata: dict[str, Any] | None = None
     prompt_cache_key: StrictStr | None = None
     prompt_cache_retention: StrictStr | None = None
+
+    _integral = field_validator("max_output_tokens", mode="before")(integral)
 
     def to_chat(self) -> ChatRequest:
         """The equivalent chat request (always asking for usage: ``response.completed`` has it)."""

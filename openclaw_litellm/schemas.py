@@ -9,7 +9,7 @@ clients sending newer fields (``prompt_cache_key``, ``store``...) keep working.
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError, field_validator
@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, Stri
 from llmrouter import errors
 from llmrouter.providers import OPENAI_PARAMS
 
-__all__ = ["MAX_INT32", "MAX_JSON_DEPTH", "ChatRequest", "Message", "parse_body", "parse_chat_request"]
+__all__ = ["MAX_INT32", "MAX_JSON_DEPTH", "ChatRequest", "Message", "integral", "parse_body", "parse_chat_request"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -25,6 +25,17 @@ MAX_JSON_DEPTH = 64
 # Integers are bounded so that they serialize (orjson: 64 bits) and mean something upstream.
 MAX_INT32 = 2**31 - 1
 MAX_INT64 = 2**63 - 1
+
+def integral(value: Any) -> Any:
+    """An integer as JSON Schema means it: 3 and 3.0 (no fraction) are integers, "3" and true are not.
+
+    A ``mode="before"`` validator for StrictInt fields (keeps their JSON schema as it is). Past
+    2**53 a float is not exact (the JSON parser may have rounded a huge integer): left a float,
+    refused."""
+    exact = isinstance(value, float) and value.is_integer() and abs(value) <= 2**53
+    return int(value) if exact else value
+
+
 # The fields forwarded to the provider; the rest (model, messages, stream...) the gateway uses.
 _FORWARDED = set(OPENAI_PARAMS)
 
@@ -44,9 +55,14 @@ class ToolCall(_Lenient):
     function: FunctionCall
 
 
+# A content part (text, image_url...): any object with a string `type`, as the validator below
+# checks; said in the JSON schema too, so that the OpenAPI document promises no more than that.
+_ContentPart = Annotated[dict[str, Any], Field(json_schema_extra={"required": ["type"], "properties": {"type": {"type": "string"}}})]
+
+
 class Message(_Lenient):
     role: Literal["system", "developer", "user", "assistant", "tool"]
-    content: StrictStr | list[dict[str, Any]] | None = None
+    content: StrictStr | list[_ContentPart] | None = None
     name: StrictStr | None = None
     tool_calls: list[ToolCall] | None = None
     tool_call_id: StrictStr | None = None
@@ -106,6 +122,8 @@ class ChatRequest(BaseModel):
     # Accepted and not forwarded: stored completions are an OpenAI-platform feature the
     # gateway cannot know its upstream has, and strict servers reject unknown keys.
     store: StrictBool | None = None
+
+    _integral = field_validator("max_tokens", "max_completion_tokens", "seed", "n", mode="before")(integral)
 
     @field_validator("stop")
     @classmethod
@@ -171,21 +189,22 @@ def _param(loc: tuple[Any, ...], data: Any, missing: bool) -> str:
     return ".".join(parts)
 
 
-def parse_body(raw: bytes | str, model: type[M]) -> M:
+def parse_body(raw: bytes | str, model: type[M], what: str = "The request body") -> M:
     """A request body (JSON bytes or text) as a valid ``model``, or a 400 catalog error.
 
     The one parser for every endpoint and WebSocket frame: the same limits (an object, at
     most :data:`MAX_JSON_DEPTH` deep) and the same wording, naming the offending field as
-    the client sent it (``param``).
+    the client sent it (``param``). ``what`` names the input in messages ("The frame").
     """
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise errors.bad_request(f"The request body is not valid JSON: {exc}") from None
+        # orjson's own words ("invalid literal, expected 'null'") only make sense with where it stopped.
+        raise errors.bad_request(f"{what} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
     if not isinstance(data, dict):
-        raise errors.bad_request("The request body must be a JSON object")
+        raise errors.bad_request(f"{what} must be a JSON object")
     if _depth(data, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
-        raise errors.bad_request(f"The request body nests deeper than {MAX_JSON_DEPTH} levels")
+        raise errors.bad_request(f"{what} nests deeper than {MAX_JSON_DEPTH} levels")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -196,6 +215,6 @@ def parse_body(raw: bytes | str, model: type[M]) -> M:
         raise errors.bad_request(f"Invalid request: `{where}` {message}", param=where or None) from None
 
 
-def parse_chat_request(raw: bytes | str) -> ChatRequest:
+def parse_chat_request(raw: bytes | str, what: str = "The request body") -> ChatRequest:
     """Bytes to a valid :class:`ChatRequest`, or a 400 catalog error saying what is wrong."""
-    return parse_body(raw, ChatRequest)
+    return parse_body(raw, ChatRequest, what)

@@ -141,10 +141,14 @@ class _Connection:
         return errors.bad_request(f"The frame is larger than {self.limit} bytes (serve.max_body_bytes)")
 
 
+# How JSON errors name a WebSocket frame, with what a frame should hold.
+FRAME = "The frame (send one JSON object shaped like a POST /v1/chat/completions body)"
+
+
 async def _serve_one(ws: WebSocket, service: ChatService, text: str, usage_chunk: str) -> None:
     """One request: its chunks then ``[DONE]``, or an error frame then ``[DONE]``."""
     try:
-        request = parse_chat_request(text)
+        request = parse_chat_request(text, FRAME)
         request.apply_usage_policy(usage_chunk)  # serve.usage_chunk, as over SSE
         streamed = await service.stream(request)
     except errors.GatewayError as err:

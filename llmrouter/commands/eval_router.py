@@ -18,7 +18,12 @@ __all__ = ["add_parser", "run_from_cli"]
 
 
 def add_parser(sub: Any) -> None:
-    ev = sub.add_parser("eval", help="quality and cost of a trained router vs every model and the oracle")
+    ev = sub.add_parser(
+        "eval",
+        help="quality and cost of a trained router vs every model and the oracle",
+        description="On queries the router never saw: the mean score and cost of its picks for a sweep of "
+        "cost_weight, beside every single model and the per-query oracle (a table, --json, or a --plot PNG).",
+    )
     ev.add_argument("--router", required=True, help="router directory (from `llmrouter train`)")
     ev.add_argument("--scores", required=True, help="scores file (JSONL) with queries the router has not seen")
     ev.add_argument("--json", action="store_true", help="print the results as JSON")

@@ -23,7 +23,12 @@ __all__ = ["add_parser", "run_from_cli"]
 
 
 def add_parser(sub: Any) -> Any:
-    gen = sub.add_parser("generate", help="ask every model every query, score the answers: routing data for `train`")
+    gen = sub.add_parser(
+        "generate",
+        help="ask every model every query, score the answers: routing data for `train`",
+        description="Send every query of a JSONL file to every candidate model of a YAML config through call_api(), "
+        "score each answer with the row's metric and record tokens, latency and cost as it goes. Rerun to resume.",
+    )
     gen.add_argument("--queries", required=True, help="JSONL: query, ground_truth, metric (task_name, choices optional)")
     gen.add_argument("--config", required=True, help="YAML config: the candidate models under `llms:` (with prices)")
     gen.add_argument("--models", help="comma-separated names under `llms:` (default: all)")
@@ -31,9 +36,9 @@ def add_parser(sub: Any) -> Any:
     gen.add_argument("--runs", help="per-(query, model) records, appended and resumed (default: OUTPUT with .runs.jsonl)")
     gen.add_argument("--max-cost", type=float, metavar="USD", help="stop before the money spent could pass this budget")
     gen.add_argument("--concurrency", type=int, default=4, help="calls in flight per provider (default 4)")
-    gen.add_argument("--max-tokens", type=int, default=512)
-    gen.add_argument("--temperature", type=float, default=0.01)
-    gen.add_argument("--top-p", type=float, default=0.9)
+    gen.add_argument("--max-tokens", type=int, default=512, help="largest answer per call, in tokens (default: 512)")
+    gen.add_argument("--temperature", type=float, default=0.01, help="sampling temperature (default: 0.01, near-deterministic scores)")
+    gen.add_argument("--top-p", type=float, default=0.9, help="nucleus sampling (default: 0.9)")
     gen.add_argument("--timeout", type=float, help="seconds per call (default: the model's `timeout`, else 60)")
     gen.add_argument("--max-retries", type=int, default=2, help="retries of throttling/5xx/timeouts per call (default 2)")
     gen.add_argument("--system-prompt", help="system prompt for every query")

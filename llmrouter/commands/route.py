@@ -18,7 +18,12 @@ __all__ = ["add_parser", "read_queries", "run_from_cli"]
 
 
 def add_parser(sub: Any) -> None:
-    route = sub.add_parser("route", help="print the model a trained router picks for each query")
+    route = sub.add_parser(
+        "route",
+        help="print the model a trained router picks for each query",
+        description="One JSON line {\"query\", \"model\"} per input line, in input order: the decisions "
+        "`serve` would make with `strategy: trained`, to check before serving them.",
+    )
     route.add_argument("--router", required=True, help="router directory (from `llmrouter train`)")
     route.add_argument("--input", required=True, help='JSONL, one {"query": ...} per line ("-": standard input)')
     route.add_argument("--cost-weight", type=float, help="0 = quality only; higher = cheaper (default: the router's)")

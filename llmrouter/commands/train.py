@@ -17,7 +17,12 @@ __all__ = ["add_parser", "candidate_prices", "run_from_cli"]
 
 
 def add_parser(sub: Any) -> None:
-    train = sub.add_parser("train", help="fit a router (which model answers which query) from a scores file")
+    train = sub.add_parser(
+        "train",
+        help="fit a router (which model answers which query) from a scores file",
+        description="Fit a router from per-query scores and the models' prices and write a router directory "
+        "(fitted arrays, manifest, held-out metrics) for `route`, `eval` and `strategy: trained`.",
+    )
     train.add_argument("--scores", required=True, help='JSONL, one {"query", "scores": {model: 0..1}, "cost": {model: usd}} per line')
     prices = train.add_mutually_exclusive_group(required=True)
     prices.add_argument("--llms", help="JSON {name: {input_price, output_price}} (USD per 1M tokens)")
@@ -28,7 +33,7 @@ def add_parser(sub: Any) -> None:
     train.add_argument("--alpha", type=float, help="linear: ridge regularization (default 3.0)")
     train.add_argument("--folds", type=int, default=5, help="cross-validation folds for the held-out metrics (default 5)")
     train.add_argument("--holdout", type=float, default=0.0, help="share of the rows kept out of training, for `eval` (default 0)")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=int, default=0, help="seed of the folds and the held-out split (default: 0): the same seed, the same router")
 
 
 def candidate_prices(args: argparse.Namespace) -> dict[str, Any]:

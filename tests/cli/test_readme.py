@@ -111,8 +111,10 @@ def test_readme_command_line_examples_run_as_written(tmp_path: Path) -> None:
     assert one.returncode == 0, one.stderr
     assert one.stdout.strip() == "Hi, how can I help you"
 
+    # As written it writes outside the checkout (nothing for git to pick up); here, into tmp_path.
+    assert "--output /tmp/answers.jsonl" in infer_batch
     output = tmp_path / "answers.jsonl"
-    batch = run(infer_batch.replace("--output answers.jsonl", f"--output {output}"))
+    batch = run(infer_batch.replace("--output /tmp/answers.jsonl", f"--output {output}"))
     assert batch.returncode == 0, batch.stderr
     answers = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
     assert [a["id"] for a in answers] == [1, 2]
@@ -121,3 +123,16 @@ def test_readme_command_line_examples_run_as_written(tmp_path: Path) -> None:
     talk = run(chat, stdin="Hello!\n/exit\n")
     assert talk.returncode == 0, talk.stderr
     assert "Hello! It's nice to meet you." in talk.stdout
+
+
+def test_readme_call_api_example_runs_offline_and_reports_failures_in_the_dict() -> None:
+    block = README.split("keeps the original LLMRouter signature", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", block], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "Hi, how can I help you", done.stdout
+    # Another prompt: not raised, the dict says what went wrong.
+    other = subprocess.run([sys.executable, "-c", block.replace("Say this is a test", "What is 2+2?")], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert other.returncode == 0, other.stderr
+    assert "no recording matches" in other.stdout and '"Say this is a test"' in other.stdout, other.stdout

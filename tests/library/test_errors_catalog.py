@@ -112,7 +112,9 @@ def test_unresolved_region_is_said_so():
 
 
 def test_actionable_guidance():
-    assert "pip install 'llmrouter[bedrock]'" in errors.boto3_missing().message
+    # A plain install has boto3 (LiteLLM brings it): the hint says reinstall, not "add an extra".
+    boto3_missing = errors.boto3_missing().message
+    assert "pip install boto3" in boto3_missing and "[bedrock]" not in boto3_missing and "LiteLLM" in boto3_missing
     missing = errors.credentials_missing(MODEL, REGION).message
     assert "AWS_ACCESS_KEY_ID" in missing and "aws sso login" in missing and "AWS_PROFILE" in missing
     assert f"list-foundation-models --region {REGION}" in errors.model_id_invalid(MODEL, REGION).message

@@ -81,15 +81,12 @@ def drop_ws(gw, up, model: str, *, after_first_frame: bool, wait: float = 3.0) -
     from websockets.sync.client import connect
 
     seen = len(up.conns_for(model))
-    ws = connect(f"ws://127.0.0.1:{gw.port}/v1/chat/ws")
-    try:
+    with connect(f"ws://127.0.0.1:{gw.port}/v1/chat/ws") as ws:  # leaving the block closes it
         ws.send(json.dumps({"model": model, "messages": HELLO}))
         if after_first_frame:
             assert ws.recv(timeout=5).startswith("data: ")
         wait_for(lambda: len(up.conns_for(model)) > seen and up.conns_for(model)[-1].requested_at is not None)
         conn = up.conns_for(model)[-1]
-    finally:
-        ws.close()
     return up.wait_closed(conn, wait)
 
 

@@ -86,7 +86,9 @@ def test_several_requests_on_one_connection_nvidia_and_bedrock_from_cassettes(re
 
 
 MALFORMED = [
-    ("not json", "not valid JSON"),
+    # What a user typing plain text sees: it is the frame that is not JSON, and what to send.
+    ("not json", "The frame (send one JSON object shaped like a POST /v1/chat/completions body) is not valid JSON (line 1, column 1"),
+    ('["a", "list"]', "The frame (send one JSON object"),
     ('["a", "list"]', "must be a JSON object"),
     ('{"model": "nvidia", "messages": "hi"}', "`messages`"),
     ('{"model": "nvidia", "messages": [{"role": "user", "content": "hi"}], "stream": "yes"}', "`stream`"),

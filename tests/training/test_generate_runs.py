@@ -113,7 +113,9 @@ def test_generate_on_bedrock_replays_cassettes(tmp_path, capsys):
     config.write_text(yaml.safe_dump({"llms": {"titan-lite": {
         "provider": "bedrock", "model": "amazon.titan-text-lite-v1", "aws_region": "us-east-1", "input_price": 0.15, "output_price": 0.2,
     }}}))
-    queries = write_jsonl(tmp_path / "queries.jsonl", PICK[:2])
+    # Replay answers recorded prompts only: the one this model was recorded with, in two rows.
+    recorded = [{"query": "Say this is a test", "ground_truth": truth, "metric": "f1_score"} for truth in ("This is a test.", "a test")]
+    queries = write_jsonl(tmp_path / "queries.jsonl", recorded)
     scores = tmp_path / "scores.jsonl"
     code = main(["generate", "--queries", str(queries), "--config", str(config), "--output", str(scores), "--replay", str(REFERENCE)])
     assert code == 0, capsys.readouterr().err

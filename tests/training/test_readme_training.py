@@ -58,7 +58,7 @@ def test_readme_generate_train_eval_route_serve(tmp_path):
 
     run(commands[0])
     generated = [json.loads(line) for line in (tmp_path / "generated-scores.jsonl").read_text().splitlines()]
-    assert len(generated) == 140 and all(set(r["scores"]) == {"titan-lite", "llama-8b"} for r in generated)
+    assert [(r["query"], set(r["scores"])) for r in generated] == [("Say this is a test", {"titan-lite"})]
     run(commands[1])
     assert (tmp_path / "routers/demo/manifest.json").is_file()
     table = run(commands[2]).stdout
