@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from llmrouter.commands.options import add_sampling_options
 from llmrouter.providers import CALL_API_TIMEOUT_S, DEFAULT_TIMEOUT_S
 
 __all__ = ["build_parser", "main"]
@@ -57,9 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--input", help='JSONL file, one {"query": ...} (or {"messages": [...]}) per line')
     infer.add_argument("--output", help="JSONL results file (default: standard output)")
     infer.add_argument("--system-prompt", help="system prompt for every query")
-    infer.add_argument("--max-tokens", type=int, default=512, help="longest answer, in tokens (default: 512)")
-    infer.add_argument("--temperature", type=float, default=0.01, help="sampling temperature, 0 = most deterministic (default: 0.01)")
-    infer.add_argument("--top-p", type=float, default=0.9, help="nucleus sampling: the probability mass tokens are drawn from (default: 0.9)")
+    add_sampling_options(infer, temperature=0.01)
     infer.add_argument("--timeout", type=float, help=f"seconds per call (default: the model's `timeout`, else {CALL_API_TIMEOUT_S:g})")
     infer.add_argument(
         "--max-retries", type=int, default=3,
@@ -76,9 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--config", default=DEFAULT_CONFIG, help=f"YAML config (default: {DEFAULT_CONFIG})")
     chat.add_argument("--model", help="model name under `llms:` (default: the first one)")
     chat.add_argument("--system-prompt", help="system prompt for the conversation")
-    chat.add_argument("--max-tokens", type=int, default=512, help="longest answer, in tokens (default: 512)")
-    chat.add_argument("--temperature", type=float, default=0.7, help="sampling temperature, 0 = most deterministic (default: 0.7)")
-    chat.add_argument("--top-p", type=float, default=0.9, help="nucleus sampling: the probability mass tokens are drawn from (default: 0.9)")
+    add_sampling_options(chat, temperature=0.7)
     chat.add_argument("--timeout", type=float, help=f"seconds per answer (default: the model's `timeout`, else {DEFAULT_TIMEOUT_S:g})")
     # Learned routing: argparse only here; numpy/scikit-learn load when the command runs.
     from llmrouter.commands import eval_router, generate, route, train
