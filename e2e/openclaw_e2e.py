@@ -25,7 +25,10 @@ What it does, all on loopback addresses and bounded in time:
                                      records no usage (so it really sent no stream_options)
    ===========  ===================  ===========================================================
 
-   each against both models (the control against the OpenAI-compatible one only).
+   each against both models (the control against the OpenAI-compatible one only);
+5. ``cache-session``: two-turn OpenClaw sessions on the Bedrock model, without and with
+   OpenClaw's cache markers, where OpenClaw's own usage must show cache reads from the
+   second turn on (:mod:`e2e.openclaw_cache_session`).
 
 A turn passes when OpenClaw exits 0 with ``ok: true``, made at least one ``exec`` call with no
 failure, its final answer quotes the tool output (``The tool printed: <token>``: the output went
@@ -62,6 +65,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from e2e.openclaw_cache_session import cache_provider, run_cache_sessions  # noqa: E402
 from e2e.upstreams import BedrockUpstream, OpenAIUpstream  # noqa: E402
 
 OPENCLAW_VERSION = "2026.9.6"
@@ -211,6 +215,7 @@ def openclaw_config(gateways: dict[str, Gateway], workspace: Path) -> dict[str, 
             "gwremote": provider(gateways["remote"], "openai-completions"),
             "gwresp": provider(gateways["local"], "openai-responses"),
             "gwcontrol": provider(gateways["control"], "openai-completions"),
+            "gwcache": cache_provider(gateways["local"].base_url, GATEWAY_KEY, models),  # cache-session
         }},
         "agents": {"defaults": {"model": {"primary": "gw/openai-tools"}, "workspace": str(workspace)}},
     }
@@ -320,7 +325,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cache", type=Path, default=Path(os.environ.get("LLMROUTER_E2E_CACHE") or Path.home() / ".cache" / "llmrouter-e2e"),
                         help="where Node 24 and openclaw are installed (outside the repo)")
-    parser.add_argument("--only", action="append", choices=sorted({t.name for t in TURNS}), help="run only these modes")
+    parser.add_argument("--only", action="append", choices=sorted({t.name for t in TURNS} | {"cache-session"}),
+                        help="run only these modes")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (configs, gateway and OpenClaw logs)")
     parser.add_argument("--output", type=Path, help="also write the JSON results here")
     args = parser.parse_args(argv)
@@ -347,6 +353,8 @@ def main(argv: list[str] | None = None) -> int:
                 upstream = bedrock_up if turn.model == "bedrock-tools" else openai_up
                 results.append(run_turn(turn, openclaw, node_bin, home, workspace, upstream, work))
                 log(f"turn {turn.id}: {'PASS' if results[-1]['passed'] else 'FAIL'} in {results[-1]['seconds']} s")
+            if not args.only or "cache-session" in args.only:
+                results.extend(run_cache_sessions(openclaw, node_bin, home, workspace, bedrock_up, log))
             for upstream in (openai_up, bedrock_up):  # what the gateway sent, for --keep
                 with (work / f"upstream-{upstream.kind}.jsonl").open("w") as out:
                     for r in upstream.requests:

@@ -15,7 +15,8 @@ makes exactly one tool round trip:
 ``/converse-stream``, event-stream frames from :mod:`bench.upstreams.eventstream`) and
 **enforces the Converse rules that real Bedrock enforces**, answering its real
 ``400 ValidationException`` when a request breaks one (see :func:`converse_violation`):
-the conversation starts with a user turn, roles alternate, ``toolConfig`` is present whenever
+the conversation starts with a user turn, roles alternate, cache points follow Bedrock's
+rules and cached prefixes are read back (:mod:`e2e.bedrock_cache_rules`), ``toolConfig`` is present whenever
 the history holds ``toolUse``/``toolResult`` blocks, every ``toolResult`` answers a ``toolUse``
 of the turn before and every ``toolUse`` is answered, ids and tool names match Bedrock's
 patterns, text blocks are not blank, and the last turn is the user's.
@@ -38,6 +39,7 @@ import re
 import secrets
 import threading
 from collections.abc import Callable
+from urllib.parse import unquote
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +47,8 @@ import orjson
 
 from bench.upstreams._http import Handler, Request, Responder, StubStats, ThreadedServer, run_blocking
 from bench.upstreams.eventstream import CONVERSE_STREAM_CONTENT_TYPE, encode_event
+from e2e.bedrock_cache_rules import PromptCache, cache_violation
+from e2e.converse_rules import TOOLCONFIG_MISSING, converse_violation
 
 __all__ = [
     "BedrockUpstream",
@@ -56,9 +60,7 @@ __all__ = [
     "scripted_tool_call",
 ]
 
-TOOLCONFIG_MISSING = "The toolConfig field must be defined when using toolUse and toolResult content blocks."
 _CORAL = ":http://internal.amazon.com/coral/com.amazon.bedrock/"
-_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _TOKEN = re.compile(r"token=([A-Za-z0-9_.-]+)")
 JSON = [("content-type", "application/json")]
 
@@ -105,82 +107,6 @@ def _split(text: str, pieces: int) -> list[str]:
 # --- Bedrock ---------------------------------------------------------------------------------
 
 
-def converse_violation(body: Any) -> str | None:
-    """The ValidationException message real Bedrock gives for this Converse body, or None."""
-    if not isinstance(body, dict):
-        return "The request body is not a JSON object."
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        return "A conversation must start with a user message. Try again with a conversation that starts with a user message."
-    tool_config = body.get("toolConfig")
-    names: set[str] = set()
-    if tool_config is not None:
-        tools = tool_config.get("tools") if isinstance(tool_config, dict) else None
-        if not isinstance(tools, list) or not tools:
-            return "The value at toolConfig.tools must contain at least one tool."
-        for i, tool in enumerate(tools):
-            spec = (tool or {}).get("toolSpec") or {}
-            name = spec.get("name")
-            if not isinstance(name, str) or not _ID.match(name):
-                return f"Value '{name}' at 'toolConfig.tools.{i + 1}.member.toolSpec.name' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_-]+"
-            if name in names:
-                return f"The tool name {name} is used more than once in toolConfig.tools."
-            names.add(name)
-            schema = (spec.get("inputSchema") or {}).get("json")
-            if not isinstance(schema, dict):
-                return f"The value at toolConfig.tools.{i}.toolSpec.inputSchema.json must be a JSON object."
-    pending: list[str] = []  # toolUse ids of the previous assistant turn
-    for i, message in enumerate(messages):
-        role = message.get("role")
-        if role not in ("user", "assistant"):
-            return f"Value '{role}' at 'messages.{i + 1}.member.role' failed to satisfy constraint: Member must satisfy enum value set: [user, assistant]"
-        if i == 0 and role != "user":
-            return "A conversation must start with a user message. Try again with a conversation that starts with a user message."
-        if i > 0 and role == messages[i - 1].get("role"):
-            return "A conversation must alternate between user and assistant roles. Make sure the conversation alternates between user and assistant roles and try again."
-        content = message.get("content")
-        if not isinstance(content, list) or not content:
-            return f"The content field in the Message object at messages.{i} is empty. Add a ContentBlock object to the content field and try again."
-        uses: list[str] = []
-        results: list[str] = []
-        for j, block in enumerate(content):
-            if "text" in block and not str(block["text"]).strip():
-                return f"The text field in the ContentBlock object at messages.{i}.content.{j} is blank. Add text to the text field, and try again."
-            for kind in ("toolUse", "toolResult"):
-                if kind not in block:
-                    continue
-                if tool_config is None:
-                    return TOOLCONFIG_MISSING
-                tid = block[kind].get("toolUseId")
-                if not isinstance(tid, str) or not _ID.match(tid):
-                    return f"Value '{tid}' at 'messages.{i + 1}.member.content.{j + 1}.member.{kind}.toolUseId' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_-]+"
-                if kind == "toolUse":
-                    if role != "assistant":
-                        return f"messages.{i}.content.{j}: toolUse blocks are only allowed in assistant messages."
-                    if block["toolUse"].get("name") not in names:
-                        return f"messages.{i}.content.{j}: the tool {block['toolUse'].get('name')!r} is not defined in toolConfig."
-                    if not isinstance(block["toolUse"].get("input"), dict):
-                        return f"messages.{i}.content.{j}.toolUse.input must be a JSON object."
-                    uses.append(tid)
-                else:
-                    if role != "user":
-                        return f"messages.{i}.content.{j}: toolResult blocks are only allowed in user messages."
-                    results.append(tid)
-        if role == "user":
-            unknown = [t for t in results if t not in pending]
-            if unknown:
-                return f"The toolResult block(s) at messages.{i}.content with toolUseId {', '.join(unknown)} do not match any toolUse block of the previous turn."
-            missing = [t for t in pending if t not in results]
-            if missing:
-                return f"Expected toolResult blocks at messages.{i}.content for the following Ids: {', '.join(missing)}"
-            pending = []
-        else:
-            pending = uses
-    if messages[-1].get("role") != "user":
-        return "The model returned the following errors: Your API request included an `assistant` message in the final position, which would pre-fill the `assistant` response. When using tools, pre-filling the `assistant` response is not supported."
-    return None
-
-
 def _converse_plan(body: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
     """The assistant content blocks and stopReason of the scripted answer."""
     last = body["messages"][-1]["content"]
@@ -191,7 +117,7 @@ def _converse_plan(body: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
             for part in result.get("content") or []:
                 outputs.append(str(part.get("text") if "text" in part else orjson.dumps(part.get("json")).decode()))
         return [{"text": f"The tool printed: {' '.join(o.strip() for o in outputs)}"}], "end_turn"
-    tools = [t["toolSpec"]["name"] for t in (body.get("toolConfig") or {}).get("tools") or []]
+    tools = [t["toolSpec"]["name"] for t in (body.get("toolConfig") or {}).get("tools") or [] if "toolSpec" in t]
     if not tools:
         return [{"text": "No tools were offered, so here is a plain answer."}], "end_turn"
     user_texts = [b["text"] for m in body["messages"] if m["role"] == "user" for b in m["content"] if "text" in b]
@@ -200,9 +126,10 @@ def _converse_plan(body: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
     return [{"text": "I will use a tool for that."}, {"toolUse": tool_use}], "tool_use"
 
 
-def _usage(body: Any, output: int) -> dict[str, int]:
-    prompt = max(1, len(orjson.dumps(body)) // 4)
-    return {"inputTokens": prompt, "outputTokens": output, "totalTokens": prompt + output}
+def _usage(body: Any, output: int, cache: PromptCache, model_id: str) -> dict[str, int]:
+    usage = {**cache.account(body, model_id), "outputTokens": output}
+    usage["totalTokens"] = sum(usage.values())  # Bedrock's total counts cache reads and writes too
+    return usage
 
 
 def _converse_stream(blocks: list[dict[str, Any]], stop: str, usage: dict[str, int]) -> list[bytes]:
@@ -225,6 +152,8 @@ def _converse_stream(blocks: list[dict[str, Any]], stop: str, usage: dict[str, i
 
 
 def bedrock_handler(log: _Log) -> Callable[[StubStats], Handler]:
+    cache = PromptCache()  # one per upstream: a prefix seen by an earlier request is read
+
     def factory(stats: StubStats) -> Handler:
         async def handle(request: Request, out: Responder) -> None:
             parts = request.path.split("/")
@@ -241,13 +170,14 @@ def bedrock_handler(log: _Log) -> Callable[[StubStats], Handler]:
                 entry.rejected = "Missing Authentication Token"
                 _bedrock_error(out, 403, "MissingAuthenticationTokenException", entry.rejected)
                 return
-            problem = converse_violation(body)
+            model_id = unquote(parts[2])
+            problem = converse_violation(body) or cache_violation(body, model_id)
             if problem is not None:
                 entry.rejected = problem
                 _bedrock_error(out, 400, "ValidationException", problem)
                 return
             blocks, stop = _converse_plan(body)
-            usage = _usage(body, 7 if stop == "tool_use" else 5)
+            usage = _usage(body, 7 if stop == "tool_use" else 5, cache, model_id)
             if parts[3] == "converse":
                 answer = {"output": {"message": {"role": "assistant", "content": blocks}}, "stopReason": stop,
                           "usage": usage, "metrics": {"latencyMs": 5}}

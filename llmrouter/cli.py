@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
+from llmrouter.commands.options import add_sampling_options
 from llmrouter.providers import CALL_API_TIMEOUT_S, DEFAULT_TIMEOUT_S
 
 __all__ = ["build_parser", "main"]
@@ -44,22 +46,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="least severe log messages shown on standard error (default: info)",
     )
 
-    infer = sub.add_parser(
-        "infer",
-        help="answer one --query, or a JSONL file of queries",
-        description="Answer one --query, or every line of an --input JSONL file, with a model of the YAML "
+    infer = _config_command(
+        sub, "infer", "answer one --query, or a JSONL file of queries",
+        "Answer one --query, or every line of an --input JSONL file, with a model of the YAML "
         "config, through call_api(); results are JSONL (one dict per query; a failure is an `error` in it).",
     )
-    infer.add_argument("--config", default=DEFAULT_CONFIG, help=f"YAML config (default: {DEFAULT_CONFIG})")
     infer.add_argument("--model", help="model name under `llms:` (default: the first one), or `auto`: router.strategy picks per query")
     source = infer.add_mutually_exclusive_group(required=True)
     source.add_argument("--query", help="one question")
     source.add_argument("--input", help='JSONL file, one {"query": ...} (or {"messages": [...]}) per line')
     infer.add_argument("--output", help="JSONL results file (default: standard output)")
     infer.add_argument("--system-prompt", help="system prompt for every query")
-    infer.add_argument("--max-tokens", type=int, default=512, help="longest answer, in tokens (default: 512)")
-    infer.add_argument("--temperature", type=float, default=0.01, help="sampling temperature, 0 = most deterministic (default: 0.01)")
-    infer.add_argument("--top-p", type=float, default=0.9, help="nucleus sampling: the probability mass tokens are drawn from (default: 0.9)")
+    add_sampling_options(infer, temperature=0.01)
     infer.add_argument("--timeout", type=float, help=f"seconds per call (default: the model's `timeout`, else {CALL_API_TIMEOUT_S:g})")
     infer.add_argument(
         "--max-retries", type=int, default=3,
@@ -67,18 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     infer.add_argument("--json", action="store_true", help="print the full result dict for --query")
 
-    chat = sub.add_parser(
-        "chat",
-        help="interactive multi-turn chat that streams answers",
-        description="Chat with a model of the YAML config in the terminal: answers stream as they come, "
+    chat = _config_command(
+        sub, "chat", "interactive multi-turn chat that streams answers",
+        "Chat with a model of the YAML config in the terminal: answers stream as they come, "
         "the whole conversation goes with each turn; /reset forgets it, /exit or Ctrl-D ends it.",
     )
-    chat.add_argument("--config", default=DEFAULT_CONFIG, help=f"YAML config (default: {DEFAULT_CONFIG})")
     chat.add_argument("--model", help="model name under `llms:` (default: the first one)")
     chat.add_argument("--system-prompt", help="system prompt for the conversation")
-    chat.add_argument("--max-tokens", type=int, default=512, help="longest answer, in tokens (default: 512)")
-    chat.add_argument("--temperature", type=float, default=0.7, help="sampling temperature, 0 = most deterministic (default: 0.7)")
-    chat.add_argument("--top-p", type=float, default=0.9, help="nucleus sampling: the probability mass tokens are drawn from (default: 0.9)")
+    add_sampling_options(chat, temperature=0.7)
     chat.add_argument("--timeout", type=float, help=f"seconds per answer (default: the model's `timeout`, else {DEFAULT_TIMEOUT_S:g})")
     # Learned routing: argparse only here; numpy/scikit-learn load when the command runs.
     from llmrouter.commands import eval_router, generate, route, train
@@ -94,6 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
         mode.add_argument("--replay", metavar="DIR", help="answer from the cassettes under DIR; no network at all")
         cassettes.add_argument("--match-body", action="store_true", help="match recordings on the request body too")
     return parser
+
+
+def _config_command(sub: Any, name: str, help: str, description: str) -> argparse.ArgumentParser:
+    """A subcommand that talks to the models of a YAML config (``--config``)."""
+    command = sub.add_parser(name, help=help, description=description)
+    command.add_argument("--config", default=DEFAULT_CONFIG, help=f"YAML config (default: {DEFAULT_CONFIG})")
+    return command
 
 
 def _version() -> str:

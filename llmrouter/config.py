@@ -19,6 +19,7 @@ from llmrouter import config_upstream, providers
 from llmrouter.aws_regions import check_region
 from llmrouter.provider_names import BEDROCK_NAMES, close_provider_name
 from llmrouter.yaml_loading import DuplicateKeyError, load_yaml
+from llmrouter.prompt_cache import CacheTTL, PromptCacheMode
 
 __all__ = [
     "ConfigError",
@@ -207,6 +208,15 @@ class LLMConfig(_Strict):
     description: str = ""
     input_price: float | None = Field(None, ge=0)
     output_price: float | None = Field(None, ge=0)
+    # USD per 1M tokens read from / written to the prompt cache; unset: 0.1x and 1.25x the input
+    # price (2x with prompt_cache_ttl 1h), Anthropic's and Bedrock's rates for Claude.
+    cache_read_price: float | None = Field(None, ge=0)
+    cache_write_price: float | None = Field(None, ge=0)
+    # Bedrock prompt caching (llmrouter/prompt_cache.py, docs/bedrock.md): `auto` caches on the
+    # models that can (automatic cache points unless the client marks its own), `off` never,
+    # `on` forces it for a model the table does not know (an application inference profile).
+    prompt_cache: PromptCacheMode = "auto"
+    prompt_cache_ttl: CacheTTL = "5m"  # of automatic points; 1h where the model has it
     max_tokens: int | None = Field(None, gt=0)
     context_limit: int | None = Field(None, gt=0)
     timeout: float | None = Field(None, gt=0)

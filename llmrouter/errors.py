@@ -74,14 +74,11 @@ class GatewayError(Exception):
         retry_after: float | None = None,
         param: str | None = None,
     ) -> None:
-        self.message = redact(message)
+        self.message = redact(message)  # the one way out for a message: never with a secret in it
         super().__init__(self.message)
-        self.status = status
-        self.type = type
-        self.code = code
-        self.retryable = retryable
-        self.retry_after = retry_after
-        self.param = param
+        self.status, self.type, self.code, self.param = status, type, code, param
+        # Whether calling again may help (throttling, 5xx, timeouts), and when at the earliest.
+        self.retryable, self.retry_after = retryable, retry_after
 
     def to_dict(self) -> dict[str, Any]:
         """OpenAI's error shape: ``{"error": {"message", "type", "code", "param"}}``."""

@@ -18,12 +18,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-__all__ = ["CACHE_READ_RATIO", "CACHE_WRITE_RATIO", "Priced", "Prices", "prices_of", "usage_cost"]
+__all__ = ["CACHE_READ_RATIO", "CACHE_WRITE_1H_RATIO", "CACHE_WRITE_RATIO", "Priced", "Prices", "prices_of", "usage_cost"]
 
 PER_TOKENS = 1_000_000
-# A cache read costs 10% of the input price, a (5-minute) cache write 125%.
+# A cache read costs 10% of the input price, a (5-minute) cache write 125%, a 1-hour one 200%.
 CACHE_READ_RATIO = 0.1
 CACHE_WRITE_RATIO = 1.25
+CACHE_WRITE_1H_RATIO = 2.0
 
 
 class Priced(Protocol):
@@ -52,7 +53,10 @@ def prices_of(model: Priced | Mapping[str, Any]) -> Prices:
     if isinstance(model, Prices):
         return model
     get = model.get if isinstance(model, Mapping) else lambda key: getattr(model, key, None)
-    return Prices(get("input_price"), get("output_price"), get("cache_read_price"), get("cache_write_price"))
+    write = get("cache_write_price")
+    if write is None and get("prompt_cache_ttl") == "1h" and get("input_price") is not None:
+        write = get("input_price") * CACHE_WRITE_1H_RATIO  # a model caching for an hour writes at 2x
+    return Prices(get("input_price"), get("output_price"), get("cache_read_price"), write)
 
 
 def _int(value: Any) -> int:

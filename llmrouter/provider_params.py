@@ -103,6 +103,8 @@ def call_request(name: str, llm: LLMConfig, config: OpenClawConfig) -> dict[str,
         request["aws_region"] = llm.aws_region
         if llm.aws_profile:
             request["aws_profile"] = llm.aws_profile
+        request["prompt_cache"] = llm.prompt_cache
+        request["prompt_cache_ttl"] = llm.prompt_cache_ttl
     return request
 
 
@@ -133,4 +135,6 @@ def litellm_params(llm: LLMConfig, timeout: float) -> dict[str, Any]:
         params["api_base"] = llm.base_url
     if llm.aws_profile:
         params["aws_profile_name"] = llm.aws_profile
+    # The handler reads the model's prompt-cache settings back from LiteLLM's metadata.
+    params["metadata"] = {"prompt_cache": llm.prompt_cache, "prompt_cache_ttl": llm.prompt_cache_ttl}
     return params

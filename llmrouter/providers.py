@@ -60,6 +60,11 @@ OPENAI_PARAMS = (
     "presence_penalty",
     "frequency_penalty",
     "reasoning_effort",
+    # Prompt-cache hints, passed through as sent (OpenAI: prompt_cache_key routes requests that
+    # share a prefix to the same cache, prompt_cache_retention keeps it longer). OpenClaw sends
+    # them only when its provider says it supports them (`compat.supportsPromptCacheKey`).
+    "prompt_cache_key",
+    "prompt_cache_retention",
 )
 # The subset Bedrock's Converse route understands (LiteLLM maps them); the others are dropped.
 BEDROCK_PARAMS = ("max_tokens", "temperature", "top_p", "stop", "tools", "tool_choice", "response_format", "reasoning_effort")

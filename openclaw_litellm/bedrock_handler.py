@@ -26,6 +26,7 @@ __all__ = ["BedrockHandler"]
 
 def _call(model: str, messages: list, api_base: str | None, optional_params: dict, litellm_params: dict | None, timeout: Any) -> ChatCall:
     lp = litellm_params or {}
+    metadata = lp.get("metadata") or {}
     seconds = timeout if isinstance(timeout, (int, float)) else getattr(timeout, "read", None) or DEFAULT_TIMEOUT_S
     # Only OpenAI parameters: no key LiteLLM adds may pass for a call_api one (api_key...).
     request = {k: v for k, v in optional_params.items() if k in OPENAI_PARAMS}
@@ -37,6 +38,9 @@ def _call(model: str, messages: list, api_base: str | None, optional_params: dic
         aws_region=lp.get("aws_region_name"),
         aws_profile=lp.get("aws_profile_name"),
         timeout=float(seconds),
+        # provider_params.litellm_params passes the model's prompt-cache settings as metadata.
+        prompt_cache=metadata.get("prompt_cache") or "auto",
+        prompt_cache_ttl=metadata.get("prompt_cache_ttl") or "5m",
     )
     return from_request(request)
 

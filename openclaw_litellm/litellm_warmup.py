@@ -75,11 +75,18 @@ def _warm_bedrock_path(litellm: Any) -> None:
         converse_wire.warm_up()
 
         async def one_call() -> None:
+            from litellm.litellm_core_utils.logging_worker import GLOBAL_LOGGING_WORKER
+
             async with pooled_client(_CannedConverse()) as client:
                 await litellm.acompletion(
                     model=f"{BEDROCK_CUSTOM_PROVIDER}/amazon.nova-lite-v1:0", messages=[{"role": "user", "content": "-"}],
                     aws_region_name="us-east-1", api_base="http://warm-up.invalid", client=client, max_tokens=1, timeout=5.0,
                 )
+            # LiteLLM's logging worker started on this short-lived loop: let it finish the call's
+            # success handler (its first use is warmed too), then stop it, so that the loop closes
+            # with no pending task; the server's loop starts it afresh.
+            await GLOBAL_LOGGING_WORKER.flush()
+            await GLOBAL_LOGGING_WORKER.stop()
 
         asyncio.run(one_call())
     except Exception as exc:  # no credentials yet, say: the first request reports it properly

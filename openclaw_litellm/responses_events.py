@@ -30,6 +30,7 @@ import uuid
 from typing import Any
 
 from llmrouter.errors import GatewayError
+from llmrouter.utils.openai_shapes import usage_cache_counts
 
 __all__ = ["ResponseEvents", "new_response", "response_from_completion", "responses_usage"]
 
@@ -42,13 +43,21 @@ def _id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex}"
 
 
-def responses_usage(usage: dict[str, int] | None) -> dict[str, Any]:
-    """Chat usage as the Responses API's ``usage`` (cached and reasoning counts unknown: 0)."""
+def responses_usage(usage: dict[str, Any] | None) -> dict[str, Any]:
+    """Chat usage as the Responses API's ``usage`` (reasoning unknown: 0).
+
+    ``input_tokens_details.cached_tokens`` is the prompt-cache read; ``cache_write_tokens`` the
+    write, when the provider said it (OpenClaw reads it there and prices it as a cache write).
+    """
     usage = usage or {}
     prompt, completion = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+    cached, written = usage_cache_counts(usage)
+    details = {"cached_tokens": cached}
+    if "cache_write_tokens" in (usage.get("prompt_tokens_details") or {}):
+        details["cache_write_tokens"] = written
     return {
         "input_tokens": prompt,
-        "input_tokens_details": {"cached_tokens": 0},
+        "input_tokens_details": details,
         "output_tokens": completion,
         "output_tokens_details": {"reasoning_tokens": 0},
         "total_tokens": int(usage.get("total_tokens") or prompt + completion),

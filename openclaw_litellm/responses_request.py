@@ -22,10 +22,12 @@ flat ``function`` tools            ``{"type": "function", "function": {...}}``
 ``reasoning.effort``               ``reasoning_effort``
 ``text.format``                    ``response_format``
 ``temperature``, ``top_p``,        the same
-``parallel_tool_calls``, ``user``
+``parallel_tool_calls``, ``user``,
+``prompt_cache_key``,
+``prompt_cache_retention``
 =================================  ============================================================
 
-Accepted and not forwarded: ``store``, ``include``, ``metadata``, ``prompt_cache_key``,
+Accepted and not forwarded: ``store``, ``include``, ``metadata``,
 ``truncation``, ``service_tier``, ``safety_identifier``, ``stream_options``, reasoning
 ``summary``. Refused with a 400 that says why: ``previous_response_id`` and ``conversation``
 (nothing is stored), ``background: true``, tools other than functions, and input items the
@@ -71,6 +73,8 @@ class ResponsesRequest(BaseModel):
     previous_response_id: StrictStr | None = Field(None, json_schema_extra={"enum": [None]})
     conversation: StrictStr | dict[str, Any] | None = Field(None, json_schema_extra={"enum": [None]})
     metadata: dict[str, Any] | None = None
+    prompt_cache_key: StrictStr | None = None
+    prompt_cache_retention: StrictStr | None = None
 
     _integral = field_validator("max_output_tokens", mode="before")(integral)
 
@@ -102,7 +106,7 @@ class ResponsesRequest(BaseModel):
         response_format = _response_format((self.text or {}).get("format"))
         if response_format is not None:
             body["response_format"] = response_format
-        for key in ("temperature", "top_p", "parallel_tool_calls", "user"):
+        for key in ("temperature", "top_p", "parallel_tool_calls", "user", "prompt_cache_key", "prompt_cache_retention"):
             value = getattr(self, key)
             if value is not None:
                 body[key] = value

@@ -115,11 +115,13 @@ class ChatRequest(BaseModel):
     presence_penalty: StrictFloat | None = Field(None, ge=-2, le=2)
     frequency_penalty: StrictFloat | None = Field(None, ge=-2, le=2)
     reasoning_effort: StrictStr | None = None
-    # Accepted and not forwarded: OpenAI-platform features (stored completions, a cache-routing
-    # hint) that the gateway cannot know its configured upstream has, and that strict
-    # OpenAI-compatible servers may reject as unknown keys.
-    store: StrictBool | None = None
+    # Prompt-cache hints: forwarded to OpenAI-compatible providers as sent; Bedrock caches by
+    # cache points instead (llmrouter.prompt_cache), so they stop there.
     prompt_cache_key: StrictStr | None = None
+    prompt_cache_retention: StrictStr | None = None
+    # Accepted and not forwarded: stored completions are an OpenAI-platform feature the
+    # gateway cannot know its upstream has, and strict servers reject unknown keys.
+    store: StrictBool | None = None
 
     _integral = field_validator("max_tokens", "max_completion_tokens", "seed", "n", mode="before")(integral)
 

@@ -36,7 +36,7 @@ class StreamShaper:
         self.name = name
         self.prefix_pending = prefix
         self.include_usage = include_usage
-        self.usage: dict[str, int] | None = None
+        self.usage: dict[str, Any] | None = None
         self._id: str | None = None
         self._created: int | None = None
         self._role_sent = False

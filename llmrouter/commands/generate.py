@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from llmrouter.commands import EXIT_FAILED, CommandError, load_config, model_choice, print_error, setup_logging
+from llmrouter.commands.options import add_sampling_options
 
 __all__ = ["add_parser", "run_from_cli"]
 
@@ -36,9 +37,7 @@ def add_parser(sub: Any) -> Any:
     gen.add_argument("--runs", help="per-(query, model) records, appended and resumed (default: OUTPUT with .runs.jsonl)")
     gen.add_argument("--max-cost", type=float, metavar="USD", help="stop before the money spent could pass this budget")
     gen.add_argument("--concurrency", type=int, default=4, help="calls in flight per provider (default 4)")
-    gen.add_argument("--max-tokens", type=int, default=512, help="largest answer per call, in tokens (default: 512)")
-    gen.add_argument("--temperature", type=float, default=0.01, help="sampling temperature (default: 0.01, near-deterministic scores)")
-    gen.add_argument("--top-p", type=float, default=0.9, help="nucleus sampling (default: 0.9)")
+    add_sampling_options(gen, temperature=0.01)
     gen.add_argument("--timeout", type=float, help="seconds per call (default: the model's `timeout`, else 60)")
     gen.add_argument("--max-retries", type=int, default=2, help="retries of throttling/5xx/timeouts per call (default 2)")
     gen.add_argument("--system-prompt", help="system prompt for every query")

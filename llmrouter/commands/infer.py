@@ -138,15 +138,9 @@ def _open_output(path: str | None) -> Iterator[IO[str]]:
 
 
 def _read_input(path: str) -> list[str]:
-    if path == "-":
-        return sys.stdin.read().splitlines()
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read().splitlines()
-    except OSError as exc:
-        raise CommandError(f"cannot read the input file {path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise CommandError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    from llmrouter.jsonl import lines_of, read_text
+
+    return lines_of(read_text(path, CommandError))  # split on "\n" only: queries may hold U+2028
 
 
 def _answer_file(args: argparse.Namespace, choose: Choose) -> int:

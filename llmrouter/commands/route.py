@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from llmrouter.commands import print_error
+from llmrouter.jsonl import lines_of, objects, read_text
 
 __all__ = ["add_parser", "read_queries", "run_from_cli"]
 
@@ -32,20 +33,8 @@ def add_parser(sub: Any) -> None:
 
 def read_queries(path: str) -> list[str]:
     """The ``query`` of every non-blank line; ValueError names the file and line of a bad one."""
-    try:
-        text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()  # noqa: SIM115
-    except OSError as exc:
-        raise ValueError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     queries = []
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}, line {number}: not valid JSON ({exc.msg}, column {exc.colno})") from None
+    for number, item in objects(path, lines_of(read_text(path))):
         query = item.get("query") if isinstance(item, dict) else None
         if query is None and isinstance(item, dict) and isinstance(item.get("messages"), list):
             query = _last_user_text(item["messages"])  # what serve routes on

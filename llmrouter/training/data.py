@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from llmrouter.jsonl import lines_of, objects, read_text
 from llmrouter.pricing import Prices, prices_of, usage_cost
 
 __all__ = ["DataError", "RoutingData", "load_llms", "load_scores", "nominal_cost", "sha256_of"]
@@ -114,11 +115,7 @@ def _row_error(path: str | Path, number: int, message: str) -> DataError:
     return DataError(f"{path}, line {number}: {message}")
 
 
-def _parse_row(path: str | Path, number: int, line: str, llms: Mapping[str, Prices]) -> tuple[str, dict[str, float], dict[str, float]]:
-    try:
-        row = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise _row_error(path, number, f"not valid JSON ({exc.msg}, column {exc.colno})") from None
+def _parse_row(path: str | Path, number: int, row: Any, llms: Mapping[str, Prices]) -> tuple[str, dict[str, float], dict[str, float]]:
     if not isinstance(row, dict):
         raise _row_error(path, number, 'expected a JSON object {"query": ..., "scores": {...}}')
     query = row.get("query")
@@ -152,15 +149,8 @@ def _parse_row(path: str | Path, number: int, line: str, llms: Mapping[str, Pric
 
 def load_scores(path: str | Path, llms: Mapping[str, Prices]) -> RoutingData:
     """Read and check a scores file; the models are those it scores, in ``llms`` order."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            # split("\n"), not splitlines(): queries may hold U+2028 and other line breaks.
-            lines = handle.read().split("\n")
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    parsed = [(n, *_parse_row(path, n, line, llms)) for n, line in enumerate(lines, start=1) if line.strip()]
+    lines = lines_of(read_text(path, DataError))
+    parsed = [(n, *_parse_row(path, n, row, llms)) for n, row in objects(path, lines, DataError)]
     if not parsed:
         raise DataError(f"{path}: no rows (expected one JSON object per line with 'query' and 'scores')")
     seen = {name for _, _, scores, _ in parsed for name in scores}

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from llmrouter.jsonl import lines_of, objects, read_text
 from llmrouter.training.data import DataError
 from llmrouter.training.metrics import METRICS, canonical_metric
 
@@ -36,21 +37,9 @@ def _key(query: str, truth: str, metric: str) -> str:
 
 
 def load_queries(path: str | Path) -> list[QueryRow]:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     rows: list[QueryRow] = []
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
+    for number, item in objects(path, lines_of(read_text(path, DataError)), DataError):
         where = f"{path}, line {number}"
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{where}: not valid JSON ({exc.msg}, column {exc.colno})") from None
         if not isinstance(item, dict):
             raise DataError(f'{where}: expected a JSON object {{"query", "ground_truth", "metric"}}')
         query = item.get("query")

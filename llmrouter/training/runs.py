@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from llmrouter.jsonl import lines_of, objects
 from llmrouter.training.data import DataError
 from llmrouter.training.queries import QueryRow
 
@@ -35,13 +36,8 @@ def read_runs(path: str | Path) -> tuple[list[dict[str, Any]], bool]:
             handle.flush()
             os.fsync(handle.fileno())
     records = []
-    for number, line in enumerate(data[:end].decode("utf-8").split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}, line {number}: not valid JSON ({exc.msg}); fix or remove the line to resume") from None
+    # A bad line names itself; fixing or removing it lets the run resume.
+    for number, record in objects(path, lines_of(data[:end].decode("utf-8")), DataError):
         if not isinstance(record, dict) or "key" not in record or "model" not in record:
             raise DataError(f"{path}, line {number}: not a generate record (no 'key' and 'model'); is this the right file?")
         records.append(record)

@@ -19,6 +19,7 @@ from llmrouter import errors
 from llmrouter.bedrock_deps import missing_bedrock_dependency
 from llmrouter.error_classify import classify
 from llmrouter.providers import BEDROCK, BEDROCK_PARAMS
+from llmrouter.prompt_cache import with_cache_points
 from llmrouter.utils import converse_wire
 from llmrouter.utils.chat_call import ChatCall
 from llmrouter.utils.http_client import AsyncClient
@@ -131,6 +132,17 @@ def litellm_kwargs(call: ChatCall, region: str) -> dict[str, Any]:
         tools = history_tools(call.messages)
         if tools:
             kwargs["tools"] = tools
+    # Cache points as OpenAI-style cache_control markers: LiteLLM's Converse transformation
+    # turns each into a cachePoint block (system, content parts, tools), ttl included.
+    kwargs["messages"], tools, plan = with_cache_points(
+        call.messages, kwargs.get("tools"), call.model_id, mode=call.prompt_cache, ttl=call.prompt_cache_ttl
+    )
+    if tools:
+        kwargs["tools"] = tools
+    if call.prompt_cache == "on":  # LiteLLM drops points its model map says a model lacks
+        kwargs["model_info"] = {"supports_prompt_caching": True}
+    if plan.points or plan.dropped:
+        log.debug("bedrock model=%s cache points=%d (%s) dropped=%d", call.model_id, plan.points, plan.source, plan.dropped)
     return kwargs
 
 

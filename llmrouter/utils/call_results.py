@@ -1,7 +1,8 @@
 """The result dicts of the original call_api: the request echoed, the answer or the error added.
 
-Added keys: ``response``, ``prompt_tokens``, ``completion_tokens``, ``token_num``,
-``response_time``, ``tool_calls`` when the model called tools and, on failure, ``error`` (the
+Added keys: ``response``, ``prompt_tokens`` (cached input included), ``completion_tokens``,
+``token_num``, ``cached_tokens`` (read from the prompt cache), ``cache_write_tokens`` (written
+to it), ``response_time``, ``tool_calls`` when the model called tools and, on failure, ``error`` (the
 catalog's actionable message) and ``error_code``. ``llmrouter infer`` writes the same shape for
 lines it could not even send.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from llmrouter import errors
-from llmrouter.utils.openai_shapes import completion_text
+from llmrouter.utils.openai_shapes import completion_text, usage_cache_counts
 
 __all__ = ["failure_result", "success_result"]
 
@@ -26,6 +27,8 @@ def failure_result(err: errors.GatewayError, echo: dict[str, Any], response_time
         "prompt_tokens": 0,
         "completion_tokens": 0,
         "token_num": 0,
+        "cached_tokens": 0,
+        "cache_write_tokens": 0,
         "response_time": response_time,
     }
 
@@ -33,12 +36,15 @@ def failure_result(err: errors.GatewayError, echo: dict[str, Any], response_time
 def success_result(completion: dict[str, Any], echo: dict[str, Any], response_time: float) -> dict[str, Any]:
     """``echo`` with the answer of an OpenAI ``chat.completion`` dict added."""
     usage = completion["usage"]
+    cached, written = usage_cache_counts(usage)
     out = {
         **echo,
         "response": completion_text(completion),
         "prompt_tokens": usage["prompt_tokens"],
         "completion_tokens": usage["completion_tokens"],
         "token_num": usage["total_tokens"],
+        "cached_tokens": cached,
+        "cache_write_tokens": written,
         "response_time": response_time,
     }
     tool_calls = completion["choices"][0]["message"].get("tool_calls") if completion["choices"] else None

@@ -13,6 +13,7 @@ from typing import Any
 
 from llmrouter import errors
 from llmrouter.bedrock_endpoints import runtime_url
+from llmrouter.prompt_cache import CACHE_TTLS, PROMPT_CACHE_MODES, CacheTTL, PromptCacheMode
 from llmrouter.providers import BEDROCK, CALL_API_TIMEOUT_S, OPENAI, OPENAI_PARAMS, ProviderKind, provider_kind
 from llmrouter.secrets import register_secret
 
@@ -37,6 +38,9 @@ class ChatCall:
     aws_profile: str | None = None
     api_keys: tuple[str, ...] = ()
     timeout: float = CALL_API_TIMEOUT_S
+    # Bedrock prompt caching (llmrouter.prompt_cache): auto | on | off, and the automatic TTL.
+    prompt_cache: PromptCacheMode = "auto"
+    prompt_cache_ttl: CacheTTL = "5m"
 
 
 def build_messages(request: dict[str, Any]) -> list[dict[str, Any]]:
@@ -100,7 +104,18 @@ def from_request(
         aws_profile=request.get("aws_profile") or None,
         api_keys=(own_key,) if own_key else api_keys,
         timeout=_seconds(request.get("timeout"), timeout),
+        prompt_cache=_choice(request, "prompt_cache", PROMPT_CACHE_MODES, "auto"),
+        prompt_cache_ttl=_choice(request, "prompt_cache_ttl", CACHE_TTLS, "5m"),
     )
+
+
+def _choice(request: dict[str, Any], key: str, allowed: tuple[Any, ...], default: Any) -> Any:
+    value = request.get(key)
+    if value is None or value == "":
+        return default
+    if value not in allowed:
+        raise errors.bad_request(f"`{key}` must be one of {', '.join(allowed)}, not {value!r}", param=key)
+    return value
 
 
 def _bedrock_runtime(endpoint: str) -> str:

@@ -43,7 +43,7 @@ __all__ = ["CANNED_ANSWER", "ConverseRequest", "build_request", "complete", "str
 _PREFIX = "bedrock/converse/"
 # acompletion's own keys; everything else in the kwargs is an OpenAI parameter.
 _CALL_KEYS = {"model", "messages", "aws_region_name", "timeout", "num_retries", "aws_bedrock_runtime_endpoint",
-              "aws_profile_name", "stream", "stream_options"}
+              "aws_profile_name", "stream", "stream_options", "model_info"}
 # What LiteLLM's Converse handler pops from the mapped parameters before the transformation.
 _HANDLER_KEYS = ("stream", "model_id", "fake_stream")
 
@@ -105,14 +105,18 @@ async def build_request(kwargs: dict[str, Any], *, streaming: bool) -> ConverseR
     openai_params = {k: v for k, v in kwargs.items() if k not in _CALL_KEYS}
     if openai_params.get("tools"):
         openai_params["tools"] = parts.fix_tools(tools=openai_params["tools"])
+    # A deployment's model_info (say, supports_prompt_caching) reaches both steps, as in completion().
+    model_info = kwargs.get("model_info")
     optional_params = parts.optional_params(
-        model=f"converse/{model_id}", custom_llm_provider="bedrock", messages=messages, drop_params=True, **openai_params
+        model=f"converse/{model_id}", custom_llm_provider="bedrock", messages=messages, drop_params=True,
+        model_info=model_info, **openai_params,
     )
     for key in _HANDLER_KEYS:
         optional_params.pop(key, None)
     json_mode = optional_params.get("json_mode") is True
     data = await parts.config._async_transform_request(
-        model=model_id, messages=messages, optional_params=optional_params, litellm_params={"drop_params": True}, headers={}
+        model=model_id, messages=messages, optional_params=optional_params, headers={},
+        litellm_params={"drop_params": True, **({"model_info": model_info} if model_info else {})},
     )
     base, _ = parts.aws.get_runtime_endpoint(
         api_base=None, aws_bedrock_runtime_endpoint=kwargs.get("aws_bedrock_runtime_endpoint"), aws_region_name=region

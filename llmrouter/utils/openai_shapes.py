@@ -11,7 +11,7 @@ import time
 import uuid
 from typing import Any
 
-__all__ = ["normalize_chunk", "normalize_completion", "normalize_usage", "completion_text", "new_id"]
+__all__ = ["normalize_chunk", "normalize_completion", "normalize_usage", "completion_text", "new_id", "usage_cache_counts"]
 
 
 def new_id() -> str:
@@ -44,15 +44,50 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def normalize_usage(usage: Any) -> dict[str, int] | None:
-    """``{prompt_tokens, completion_tokens, total_tokens}`` as ints, whatever the source shape."""
+def normalize_usage(usage: Any) -> dict[str, Any] | None:
+    """OpenAI usage: ``{prompt_tokens, completion_tokens, total_tokens[, prompt_tokens_details]}``.
+
+    ``prompt_tokens`` counts every input token, cached or not. Bedrock's ``inputTokens``
+    excludes cache reads and writes, so they are added back; ``prompt_tokens_details`` then
+    says how many were read from the prompt cache (``cached_tokens``) and written to it
+    (``cache_write_tokens``), which is what OpenClaw reads. An OpenAI-compatible provider's own
+    ``prompt_tokens_details`` counts come back as it sent them.
+    """
     if usage is None:
         return None
     data = _as_dict(usage)
-    prompt = _count(data.get("prompt_tokens") or data.get("inputTokens"))
-    completion = _count(data.get("completion_tokens") or data.get("outputTokens"))
-    total = _count(data.get("total_tokens") or data.get("totalTokens")) or prompt + completion
-    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": total}
+    details_in = _as_dict(data.get("prompt_tokens_details") or {})
+    details = {k: _count(details_in[k]) for k in _PROMPT_DETAILS if details_in.get(k) is not None}
+    if "inputTokens" in data or "outputTokens" in data:  # Bedrock's own usage block
+        read = _count(data.get("cacheReadInputTokens") or data.get("cacheReadInputTokenCount"))
+        written = _count(data.get("cacheWriteInputTokens") or data.get("cacheWriteInputTokenCount"))
+        prompt = _count(data.get("inputTokens")) + read + written
+        completion = _count(data.get("outputTokens"))
+        total = _count(data.get("totalTokens")) or prompt + completion
+        details.update(cached_tokens=read, cache_write_tokens=written)
+    else:
+        prompt = _count(data.get("prompt_tokens"))
+        completion = _count(data.get("completion_tokens"))
+        total = _count(data.get("total_tokens")) or prompt + completion
+        # LiteLLM's Usage (Bedrock, Anthropic) also says it with Anthropic's names.
+        if "cache_read_input_tokens" in data or "cache_creation_input_tokens" in data:
+            details.setdefault("cached_tokens", _count(data.get("cache_read_input_tokens")))
+            written = details_in.get("cache_write_tokens") or details_in.get("cache_creation_tokens") or data.get("cache_creation_input_tokens")
+            details["cache_write_tokens"] = _count(written)
+    out: dict[str, Any] = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": total}
+    if details:
+        out["prompt_tokens_details"] = details
+    return out
+
+
+# OpenAI's prompt_tokens_details counts, and the cache writes OpenClaw and Anthropic-style clients read.
+_PROMPT_DETAILS = ("cached_tokens", "cache_write_tokens", "audio_tokens")
+
+
+def usage_cache_counts(usage: dict[str, Any] | None) -> tuple[int, int]:
+    """``(cached_tokens, cache_write_tokens)`` of a normalized usage (0, 0 when not said)."""
+    details = (usage or {}).get("prompt_tokens_details") or {}
+    return _count(details.get("cached_tokens")), _count(details.get("cache_write_tokens"))
 
 
 def _tool_calls(raw: Any, streaming: bool) -> list[dict[str, Any]] | None:

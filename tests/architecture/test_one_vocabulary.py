@@ -65,7 +65,7 @@ def test_everything_else_is_openai_compatible(service):
 def test_the_server_schema_forwards_exactly_the_shared_parameter_list():
     from openclaw_litellm.schemas import ChatRequest
 
-    gateway_only = {"model", "messages", "stream", "stream_options", "n", "store", "prompt_cache_key"}
+    gateway_only = {"model", "messages", "stream", "stream_options", "n", "store"}
     assert [f for f in ChatRequest.model_fields if f not in gateway_only] == list(providers.OPENAI_PARAMS)
 
 

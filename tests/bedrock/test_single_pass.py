@@ -91,7 +91,8 @@ async def test_a_completion_is_one_litellm_pass_and_one_signed_converse_on_the_p
     backend, llm, sent, calls = bedrock
     completion = await backend.complete(llm, MESSAGES, {"max_tokens": 12})
     assert completion["choices"][0]["message"]["content"] == "Bonjour"
-    assert completion["usage"] == {"prompt_tokens": 7, "completion_tokens": 2, "total_tokens": 9}
+    assert completion["usage"] == {"prompt_tokens": 7, "completion_tokens": 2, "total_tokens": 9,
+                                   "prompt_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0}}
     assert calls == [f"openclaw-bedrock/{MODEL}"]  # the custom provider only: no inner bedrock/converse pass
     assert len(sent) == 1
     _assert_signed_converse(sent[0], "converse")
@@ -103,7 +104,8 @@ async def test_a_stream_is_one_litellm_pass_and_one_signed_converse_stream_on_th
     text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
     assert text == "Bonjour"
     assert [c["choices"][0]["finish_reason"] for c in chunks if c["choices"] and c["choices"][0]["finish_reason"]] == ["stop"]
-    assert chunks[-1]["usage"] == {"prompt_tokens": 7, "completion_tokens": 2, "total_tokens": 9}
+    assert chunks[-1]["usage"] == {"prompt_tokens": 7, "completion_tokens": 2, "total_tokens": 9,
+                                   "prompt_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0}}
     assert calls == [f"openclaw-bedrock/{MODEL}"]
     assert len(sent) == 1
     _assert_signed_converse(sent[0], "converse-stream")

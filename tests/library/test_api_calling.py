@@ -98,7 +98,7 @@ def test_bedrock_converse_stream_replay(cassette):
     assert text_of(chunks) == "I am here and ready to assist"
     assert finish_reasons(chunks) == ["length"]
     usage = [c["usage"] for c in chunks if c.get("usage")]
-    assert usage[-1] == {"prompt_tokens": 8, "completion_tokens": 10, "total_tokens": 18}
+    assert usage[-1] == {"prompt_tokens": 8, "completion_tokens": 10, "total_tokens": 18, "prompt_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0}}  # Bedrock says what was cached
     assert all(c["object"] == "chat.completion.chunk" for c in chunks)
 
 

@@ -26,3 +26,13 @@ def test_unpriced_model_and_odd_usage_cost_nothing_instead_of_failing():
     assert usage_cost({"prompt_tokens": 10, "completion_tokens": 5}, {}) == 0.0
     assert usage_cost(None, Prices(1.0, 1.0)) == 0.0
     assert usage_cost({"prompt_tokens": "x", "completion_tokens": None}, Prices(1.0, 1.0)) == 0.0
+
+
+def test_config_prices_cache_writes_at_2x_for_a_one_hour_ttl():
+    from llmrouter.config import LLMConfig
+
+    usage = {"prompt_tokens": 10_000, "completion_tokens": 0, "prompt_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 10_000}}
+    five = LLMConfig(provider="bedrock", model="anthropic.claude-sonnet-4-5-20250929-v1:0", input_price=3.0)
+    hour = five.model_copy(update={"prompt_cache_ttl": "1h"})
+    assert math.isclose(usage_cost(usage, five), 0.0375) and math.isclose(usage_cost(usage, hour), 0.06)
+    assert math.isclose(usage_cost(usage, hour.model_copy(update={"cache_write_price": 4.0})), 0.04)

@@ -145,7 +145,7 @@ def test_valid_requests_are_accepted(gw, patch):
 
 
 def test_unknown_top_level_fields_are_ignored_and_not_forwarded(gw, up):
-    extras = {"logit_bias": {"50256": -100}, "metadata": {"k": "v"}, "some_future_field": [1, 2], "store": True, "prompt_cache_key": "k"}
+    extras = {"logit_bias": {"50256": -100}, "metadata": {"k": "v"}, "some_future_field": [1, 2], "store": True}
     response = post(gw, {"model": "m", "messages": HELLO, "temperature": 0.5, **extras})
     assert response.status_code == 200, response.text
     sent = up.received[-1]

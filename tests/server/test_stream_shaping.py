@@ -117,7 +117,7 @@ async def test_shaper_usage_from_a_usage_only_chunk_and_bedrock_names():
     assert out[-1]["usage"] == USAGE
     bedrock_names = [chunk({"content": "x"}), chunk(usage={"inputTokens": 8, "outputTokens": 10, "totalTokens": 18}, choices=False)]
     out = await run_shaper(bedrock_names, include_usage=True)
-    assert out[-1]["usage"] == {"prompt_tokens": 8, "completion_tokens": 10, "total_tokens": 18}
+    assert out[-1]["usage"] == {"prompt_tokens": 8, "completion_tokens": 10, "total_tokens": 18, "prompt_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0}}
 
 
 async def test_shaper_names_the_model_and_keeps_one_id_and_one_role():

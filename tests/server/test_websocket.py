@@ -79,7 +79,7 @@ def test_several_requests_on_one_connection_nvidia_and_bedrock_from_cassettes(re
     assert text_of(titan) == f"[titan] {BEDROCK_TEXT}"
     assert titan[0]["choices"][0]["delta"]["role"] == "assistant"
     assert titan[-2]["choices"][0]["finish_reason"] == "length"
-    assert usage_of(titan) == {"prompt_tokens": 8, "completion_tokens": 10, "total_tokens": 18}
+    assert usage_of(titan) == {"prompt_tokens": 8, "completion_tokens": 10, "total_tokens": 18, "prompt_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0}}
 
     # serve.usage_chunk: always (the default) sends usage unasked, as SSE does.
     assert text_of(again) == f"[nvidia] {NVIDIA_TEXT}" and usage_of(again)["total_tokens"] == 36
