@@ -106,7 +106,7 @@ class ChatService:
         """``(model, attempts, result)`` of the first attempt that succeeds, else the last error."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.deadline
-        ordered = self.cooldowns.order(candidates)
+        ordered = await self.cooldowns.order(candidates)
         attempts = 0
         last: errors.GatewayError | None = None
         for index, (name, llm) in enumerate(ordered):
@@ -124,16 +124,16 @@ class ChatService:
                 except errors.GatewayError as exc:
                     err = exc
                 else:
-                    self.cooldowns.success(name)
+                    await self.cooldowns.success(name)
                     if attempts > 1:
                         log.info("model %s answered at attempt %d", name, attempts)
                     return name, attempts, result
-                self.cooldowns.failure(name, err)
+                cooling = await self.cooldowns.failure(name, err)
                 last = err
                 if not err.retryable:
                     raise err
                 log.warning("model %s failed (%s, attempt %d)", name, err.code, attempts)
-                if retries >= self.max_retries or (others_left and self.cooldowns.cooling(name)):
+                if retries >= self.max_retries or (others_left and cooling):
                     break
                 wait = retry_delay(retries, err, self.backoff)
                 if loop.time() + wait >= deadline:
@@ -155,7 +155,7 @@ class ChatService:
             async for chunk in source:
                 yield chunk
         except errors.GatewayError as err:
-            self.cooldowns.failure(name, err)
+            await self.cooldowns.failure(name, err)
             log.warning("model %s failed mid-stream (%s); ending the stream with an error event", name, err.code)
             raise
         finally:
