@@ -1,0 +1,137 @@
+"""``serve.workers: N``: N gateway processes on one port, under a small supervisor.
+
+The supervisor binds the port once and starts N worker processes that accept on the same
+socket (the kernel spreads connections), each running :func:`openclaw_litellm.server.serve_one`.
+Workers share state through the state store (``state.redis_url``; without it each has its
+own, and the log says so) and metrics through prometheus_client's multiprocess mode, in a
+directory made here before any worker imports prometheus_client.
+
+Signals to the supervisor: SIGHUP checks the YAML first (a broken file is refused here with
+one line in the log, workers untouched) and then has every worker reload; SIGTERM or SIGINT
+has every worker drain, waits for them and exits 0. A worker that dies is replaced.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import multiprocessing
+import os
+import shutil
+import signal
+import socket
+import tempfile
+import time
+from typing import Any
+
+__all__ = ["supervise"]
+
+log = logging.getLogger("openclaw.workers")
+
+POLL_S = 0.1
+RESPAWN_DELAY_S = 1.0
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _worker(args: argparse.Namespace, sock: socket.socket) -> None:
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until the server's own handler is in place
+    from llmrouter.recording import recording
+    from openclaw_litellm.server import serve_one, setup_logging
+    from openclaw_litellm.config import OpenClawConfig
+
+    config = OpenClawConfig.from_yaml(args.config)
+    setup_logging(args.log_level, config.serve.log_format)
+    with recording(None, args.replay, args.match_body):
+        serve_one(args, config, sockets=[sock])
+
+
+def supervise(args: argparse.Namespace, config: Any, host: str, port: int) -> int:
+    """Run ``config.serve.workers`` workers until SIGTERM/SIGINT; the exit code."""
+    from openclaw_litellm.config import OpenClawConfig
+
+    if args.record:
+        log.error("--record needs serve.workers: 1 (several processes cannot write one recording)")
+        return 2
+    own_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if own_metrics_dir:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="llmrouter-metrics-")
+    metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    if not getattr(getattr(config, "state", None), "redis_url", None):
+        log.warning("serve.workers: %d without state.redis_url: each worker keeps its own rate limits, "
+                    "cooldowns and round robin (set state.redis_url to share them)", config.serve.workers)
+    sock = _bind(host, port)
+    context = multiprocessing.get_context("spawn")
+    workers: list[Any] = []
+
+    def start() -> Any:
+        process = context.Process(target=_worker, args=(args, sock), name="llmrouter-worker", daemon=False)
+        process.start()
+        return process
+
+    events: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, frame: events.append(signum))
+                for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)}
+    try:
+        workers = [start() for _ in range(config.serve.workers)]
+        log.info("%d workers on http://%s:%d (pids %s)", len(workers), host, port, ", ".join(str(w.pid) for w in workers))
+        stopping = False
+        while not stopping:
+            time.sleep(POLL_S)
+            while events:
+                signum = events.pop(0)
+                if signum == signal.SIGHUP:
+                    try:
+                        OpenClawConfig.from_yaml(args.config)
+                    except ValueError as exc:
+                        log.error("reload refused, still serving the previous config: %s", exc)
+                        continue
+                    log.info("SIGHUP: every worker reloads %s", args.config)
+                    for worker in workers:
+                        if worker.is_alive():
+                            os.kill(worker.pid, signal.SIGHUP)
+                else:
+                    stopping = True
+            if stopping:
+                break
+            for i, worker in enumerate(workers):
+                if not worker.is_alive():
+                    log.warning("worker %d exited with %s; starting a new one", worker.pid, worker.exitcode)
+                    _mark_dead(worker.pid, metrics_dir)
+                    time.sleep(RESPAWN_DELAY_S)
+                    workers[i] = start()
+        log.info("stopping: every worker drains (up to %g s)", config.serve.drain_timeout)
+        for worker in workers:
+            if worker.is_alive():
+                os.kill(worker.pid, signal.SIGTERM)
+        deadline = time.monotonic() + config.serve.drain_timeout + 5
+        for worker in workers:
+            worker.join(max(deadline - time.monotonic(), 0.1))
+            if worker.is_alive():
+                log.warning("worker %d did not stop in time; killing it", worker.pid)
+                worker.kill()
+                worker.join(5)
+        return 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        sock.close()
+        if own_metrics_dir:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _mark_dead(pid: int | None, metrics_dir: str) -> None:
+    """Drop a dead worker's live gauges (streams in flight...) from the sums."""
+    if pid is None:
+        return
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(pid, metrics_dir)
