@@ -339,7 +339,7 @@ def rate_limit_exceeded(kind: str, limit: float, retry_after: float) -> GatewayE
         f"Rate limit of this gateway key reached: {limit:g} {what} per minute ({kind} in "
         f"serve.api_keys). Retry after {math.ceil(retry_after)} s.",
         status=429,
-        type="rate_limit_error",
+        type=what,  # OpenAI's own shape for these: type "requests" or "tokens"
         code="rate_limit_exceeded",
         retry_after=math.ceil(retry_after),
     )

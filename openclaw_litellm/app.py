@@ -17,8 +17,9 @@ from fastapi.responses import Response, StreamingResponse
 
 from llmrouter import errors
 from llmrouter.secrets import install_log_redaction
+from llmrouter.state import StateStore, open_store
 from llmrouter.utils import openai_compat
-from openclaw_litellm import sse
+from openclaw_litellm import metrics, sse
 from openclaw_litellm._http import (
     ATTEMPTS_HEADER,
     CLIENT_CLOSED,
@@ -29,11 +30,12 @@ from openclaw_litellm._http import (
     read_body,
     unless_client_leaves,
 )
-from openclaw_litellm.auth import ApiKeyMiddleware
+from openclaw_litellm.auth import OPEN_PATHS, ApiKeyMiddleware
 from openclaw_litellm.backend import LLMBackend
 from openclaw_litellm.completions import ChatService
 from openclaw_litellm.config import OpenClawConfig
 from openclaw_litellm.litellm_warmup import LiteLLMWarmup
+from openclaw_litellm.observability import Drain, ObservabilityMiddleware
 from openclaw_litellm.provider_params import register_config_secrets
 from openclaw_litellm.responses_api import add_responses_route
 from openclaw_litellm.routing import AUTO, Router
@@ -45,14 +47,24 @@ __all__ = ["create_app"]
 log = logging.getLogger("openclaw.app")
 
 
-def create_app(config: OpenClawConfig, *, prefix: bool | None = None, warmup: LiteLLMWarmup | None = None) -> FastAPI:
-    """The gateway for ``config``; ``prefix`` overrides ``serve.show_model_prefix``."""
+def create_app(
+    config: OpenClawConfig, *, prefix: bool | None = None, warmup: LiteLLMWarmup | None = None,
+    store: StateStore | None = None, drain: Drain | None = None,
+) -> FastAPI:
+    """The gateway for ``config``; ``prefix`` overrides ``serve.show_model_prefix``.
+
+    ``store`` is the shared state (default: from ``state:``, closed with the app; one passed
+    in belongs to the caller, who keeps it across reloads). ``drain`` is the server's drain
+    bookkeeping (SIGTERM), shared by every app a reload builds.
+    """
     # Also when embedded in another server: no configured key in any log line or error.
     install_log_redaction()
     register_config_secrets(config)
+    own_store = store is None
+    store = store if store is not None else open_store(config.state.redis_url, config.state.prefix)
     backend = LLMBackend(config, warmup)
-    router = Router(config)
-    service = ChatService(router, backend, config.serve.show_model_prefix if prefix is None else prefix)
+    router = Router(config, store=store)
+    service = ChatService(router, backend, config.serve.show_model_prefix if prefix is None else prefix, store)
     created = int(time.time())
 
     @asynccontextmanager
@@ -60,6 +72,9 @@ def create_app(config: OpenClawConfig, *, prefix: bool | None = None, warmup: Li
         if backend.has_bedrock:
             backend.warmup.start()  # in a thread: /health answers meanwhile
         yield
+        await service.accounting.flush()
+        if own_store:
+            await store.aclose()
         await openai_compat.aclose_clients()
 
     app = FastAPI(title="OpenClaw gateway", version="0.1.0", lifespan=lifespan)
@@ -84,6 +99,10 @@ def create_app(config: OpenClawConfig, *, prefix: bool | None = None, warmup: Li
             "models": len(config.llms),
         }
         return json_response(body, 200 if ready_now else 503)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        return Response(metrics.exposition(), media_type=metrics.CONTENT_TYPE_LATEST)
 
     @app.get("/v1/models")
     async def models() -> Response:
@@ -119,7 +138,10 @@ def create_app(config: OpenClawConfig, *, prefix: bool | None = None, warmup: Li
     add_websocket_route(app, service)
     add_responses_route(app, service)
     if config.serve.api_keys:
-        app.add_middleware(ApiKeyMiddleware, keys=config.serve.api_keys)
+        open_paths = OPEN_PATHS if config.serve.metrics_auth else OPEN_PATHS | {"/metrics"}
+        app.add_middleware(ApiKeyMiddleware, keys=config.serve.gateway_keys(), open_paths=open_paths)
+    # Outermost: request ids, the access log and request metrics cover refused requests too.
+    app.add_middleware(ObservabilityMiddleware, drain=drain or Drain(), json_log=config.serve.log_format == "json")
     return app
 
 

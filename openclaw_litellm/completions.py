@@ -30,7 +30,10 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from llmrouter import errors
+from llmrouter.state import LocalStore, StateStore
 from llmrouter.utils.backoff import retry_delay
+from openclaw_litellm import metrics
+from openclaw_litellm.accounting import Accounting
 from openclaw_litellm.backend import LLMBackend
 from openclaw_litellm.config import LLMConfig
 from openclaw_litellm.cooldown import Cooldowns
@@ -63,7 +66,7 @@ class StreamServed:
 
 
 class ChatService:
-    def __init__(self, router: Router, backend: LLMBackend, prefix: bool) -> None:
+    def __init__(self, router: Router, backend: LLMBackend, prefix: bool, store: StateStore | None = None) -> None:
         self.router = router
         self.backend = backend
         self.prefix = prefix
@@ -71,10 +74,14 @@ class ChatService:
         self.max_retries = policy.max_retries
         self.backoff = policy.retry_backoff
         self.deadline = policy.deadline
-        self.cooldowns = Cooldowns(policy.cooldown_after, policy.cooldown)
+        store = store if store is not None else LocalStore()
+        self.cooldowns = Cooldowns(policy.cooldown_after, policy.cooldown, store)
+        llms = router.config.llms
+        self.accounting = Accounting(store, llms, {"auto", *llms})
         router.bind(backend)  # the `llm` strategy asks its router model through this backend
 
     async def complete(self, request: ChatRequest) -> Served:
+        await self.accounting.admit(request.model)
         candidates = await self.router.select(request)
         messages, params = request.messages_as_dicts(), request.provider_params()
 
@@ -82,9 +89,11 @@ class ChatService:
             return self.backend.complete(llm, messages, params)
 
         name, attempts, body = await self._attempt(candidates, call)
+        self.accounting.settle(name, attempts, body.get("usage"))
         return Served(name, attempts, shape_completion(body, name, self.prefix))
 
     async def stream(self, request: ChatRequest) -> StreamServed:
+        await self.accounting.admit(request.model)
         candidates = await self.router.select(request)
         messages, params = request.messages_as_dicts(), request.provider_params()
 
@@ -97,8 +106,10 @@ class ChatService:
                 raise
 
         name, attempts, (head, source) = await self._attempt(candidates, call)
+        self.accounting.first_output(name)
         shaper = StreamShaper(name, self.prefix, request.wants_usage)
-        return StreamServed(name, attempts, shaper.run(self._relay(name, head, source)))
+        chunks = self.accounting.watch_stream(name, attempts, shaper.run(self._relay(name, head, source)), lambda: shaper.usage)
+        return StreamServed(name, attempts, chunks)
 
     # --- the retry / fallback loop -------------------------------------------------------------
 
@@ -117,6 +128,7 @@ class ChatService:
                     log.warning("deadline of %g s reached after %d attempts; giving up", self.deadline, attempts)
                     raise last
                 attempts += 1
+                started = loop.time()
                 try:
                     result = await _before(deadline, call(name, llm))
                 except asyncio.TimeoutError:
@@ -124,10 +136,12 @@ class ChatService:
                 except errors.GatewayError as exc:
                     err = exc
                 else:
+                    metrics.UPSTREAM_SECONDS.labels(name).observe(loop.time() - started)
                     await self.cooldowns.success(name)
                     if attempts > 1:
                         log.info("model %s answered at attempt %d", name, attempts)
                     return name, attempts, result
+                metrics.UPSTREAM_SECONDS.labels(name).observe(loop.time() - started)
                 cooling = await self.cooldowns.failure(name, err)
                 last = err
                 if not err.retryable:
@@ -140,6 +154,9 @@ class ChatService:
                     break
                 await asyncio.sleep(wait)
                 retries += 1
+                metrics.RETRIES.labels(name).inc()
+            if others_left:
+                metrics.FALLBACKS.labels(name).inc()
         assert last is not None
         raise last
 

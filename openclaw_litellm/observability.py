@@ -3,7 +3,7 @@
 Outermost, so it sees every request: it takes the id from ``x-request-id`` (or makes one)
 and returns it in the response, counts requests in flight (a drain waits for them), and
 when the answer's last byte has gone writes one access-log line (``serve.log_format: json``:
-one JSON object) and the ``llmrouter_requests_total`` / duration metrics. Probes and scrapes
+one JSON object at INFO; text: a DEBUG line) and the ``llmrouter_requests_total`` / duration metrics. Probes and scrapes
 (``/health``, ``/health/ready``, ``/metrics``) are neither logged nor counted: they would
 drown the traffic they are there to watch.
 
@@ -99,7 +99,8 @@ class ObservabilityMiddleware:
                 self._log(scope, context, status, model, seconds)
 
     def _log(self, scope: Scope, context: request_context.RequestContext, status: int, model: str, seconds: float) -> None:
-        if not access_log.isEnabledFor(logging.INFO):
+        # json: the access log is the point (INFO). text: DEBUG, as before (--log-level debug).
+        if not access_log.isEnabledFor(logging.INFO if self.json_log else logging.DEBUG):
             return
         key = context.key.label if context.key is not None else None
         if self.json_log:
@@ -109,7 +110,7 @@ class ObservabilityMiddleware:
                 "duration_ms": round(seconds * 1000, 2), "key": key, "client": (scope.get("client") or ("",))[0],
             }})
         else:
-            access_log.info(
+            access_log.debug(
                 "%s %s %s model=%s attempts=%d %.1fms key=%s id=%s", scope.get("method", "WS"), scope.get("path"), status,
                 model, context.attempts, seconds * 1000, key or "-", context.request_id,
             )

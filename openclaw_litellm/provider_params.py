@@ -44,7 +44,7 @@ def register_config_secrets(config: OpenClawConfig) -> None:
     """Register every key the config holds or names, before anything can log or record it."""
     for llm in config.llms.values():
         api_keys_for(llm, config)
-    for key in config.serve.api_keys:
+    for key in config.serve.key_secrets:
         register_secret(key)
     for value in config.api_keys.values():
         for key in [value] if isinstance(value, str) else value:

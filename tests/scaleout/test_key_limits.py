@@ -34,7 +34,7 @@ async def test_over_the_rpm_the_catalog_429_with_retry_after():
     with pytest.raises(errors.GatewayError) as caught:
         await limiter.admit(key, "m")
     err = caught.value
-    assert (err.status, err.code, err.type) == (429, "rate_limit_exceeded", "rate_limit_error")
+    assert (err.status, err.code, err.type) == (429, "rate_limit_exceeded", "requests")
     assert 1 <= err.retry_after <= 60 and "2 requests per minute" in err.message
 
 
