@@ -23,8 +23,8 @@ import sys
 import time
 from typing import Any
 
-from openclaw_litellm.config import OpenClawConfig
-from openclaw_litellm.routing import Router
+from llmrouter.config import OpenClawConfig
+from llmrouter.routing import Router
 from openclaw_litellm.schemas import ChatRequest
 
 STRATEGIES: dict[str, dict[str, Any]] = {

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from llmrouter.providers import CALL_API_TIMEOUT_S, DEFAULT_TIMEOUT_S
+
 __all__ = ["build_parser", "main"]
 
 DEFAULT_CONFIG = "configs/openclaw_example.yaml"
@@ -43,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     infer.add_argument("--max-tokens", type=int, default=512)
     infer.add_argument("--temperature", type=float, default=0.01)
     infer.add_argument("--top-p", type=float, default=0.9)
-    infer.add_argument("--timeout", type=float, help="seconds per call (default: the model's `timeout`, else 30)")
+    infer.add_argument("--timeout", type=float, help=f"seconds per call (default: the model's `timeout`, else {CALL_API_TIMEOUT_S:g})")
     infer.add_argument("--max-retries", type=int, default=3)
     infer.add_argument("--json", action="store_true", help="print the full result dict for --query")
 
@@ -54,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--max-tokens", type=int, default=512)
     chat.add_argument("--temperature", type=float, default=0.7)
     chat.add_argument("--top-p", type=float, default=0.9)
-    chat.add_argument("--timeout", type=float, help="seconds per answer (default: the model's `timeout`, else 60)")
+    chat.add_argument("--timeout", type=float, help=f"seconds per answer (default: the model's `timeout`, else {DEFAULT_TIMEOUT_S:g})")
     for command in (serve, infer, chat):
         cassettes = command.add_argument_group("record and replay (upstream traffic as vcrpy cassettes)")
         mode = cassettes.add_mutually_exclusive_group()

@@ -7,6 +7,8 @@ each endpoint does, not how a body is read or an error rendered. Here:
 - the error handlers every failure on the HTTP side ends in;
 - the body read, bounded by ``serve.max_body_bytes`` even without a Content-Length;
 - the race between an upstream call and a client that hangs up before the answer starts;
+- a served chat as the HTTP answer: JSON or an SSE stream with the served model's headers, or
+  499 when the client has left (:func:`answer`);
 - the OpenAPI request-body schema, made resolvable.
 """
 
@@ -15,21 +17,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from llmrouter import errors
 
+if TYPE_CHECKING:
+    from openclaw_litellm.completions import ChatService, StreamServed
+    from openclaw_litellm.schemas import ChatRequest
+
 __all__ = [
     "ATTEMPTS_HEADER",
     "CLIENT_CLOSED",
     "MODEL_HEADER",
+    "answer",
     "inline_refs",
     "install_error_handlers",
     "json_response",
@@ -125,6 +132,34 @@ async def unless_client_leaves(request: Request, work: Awaitable[T]) -> T | None
         await task
     log.info("client left before the answer started; the upstream call was cancelled")
     return None
+
+
+async def answer(
+    request: Request,
+    service: ChatService,
+    chat: ChatRequest,
+    body: Callable[[dict[str, Any]], Any],
+    events: Callable[[StreamServed], AsyncIterator[bytes]],
+) -> Response:
+    """Serve ``chat``: ``body(completion)`` as JSON, or with ``stream`` the SSE ``events(streamed)``.
+
+    Either carries the model that answered and the attempts it took; a client that leaves
+    before the answer starts cancels the call and gets 499 (see :func:`unless_client_leaves`).
+    Once streaming, Starlette's StreamingResponse notices a client leaving by itself.
+    """
+    if not chat.stream:
+        served = await unless_client_leaves(request, service.complete(chat))
+        if served is None:
+            return Response(status_code=CLIENT_CLOSED)
+        return json_response(body(served.body), headers={MODEL_HEADER: served.model, ATTEMPTS_HEADER: str(served.attempts)})
+    streamed = await unless_client_leaves(request, service.stream(chat))
+    if streamed is None:
+        return Response(status_code=CLIENT_CLOSED)
+    return StreamingResponse(
+        events(streamed),
+        media_type="text/event-stream",
+        headers={MODEL_HEADER: streamed.model, ATTEMPTS_HEADER: str(streamed.attempts), "cache-control": "no-cache"},
+    )
 
 
 def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:

@@ -6,55 +6,45 @@ that leaves, OpenAPI schema inlining) is in :mod:`openclaw_litellm._http`.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import AsyncIterator
-from contextlib import aclosing, asynccontextmanager
-from typing import Any
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 
-from llmrouter import errors
 from llmrouter.secrets import install_log_redaction
 from llmrouter.state import StateStore, open_store
-from llmrouter.utils import openai_compat
+from llmrouter.utils.http_client import AsyncClient
 from openclaw_litellm import metrics, sse
-from openclaw_litellm._http import (
-    ATTEMPTS_HEADER,
-    CLIENT_CLOSED,
-    MODEL_HEADER,
-    inline_refs,
-    install_error_handlers,
-    json_response,
-    read_body,
-    unless_client_leaves,
-)
+from openclaw_litellm._http import answer, inline_refs, install_error_handlers, json_response, read_body
 from openclaw_litellm.auth import OPEN_PATHS, ApiKeyMiddleware
 from openclaw_litellm.backend import LLMBackend
-from openclaw_litellm.completions import ChatService
-from openclaw_litellm.config import OpenClawConfig
+from openclaw_litellm.completions import ChatService, StreamServed
+from llmrouter.config import OpenClawConfig
+from openclaw_litellm.guarded_stream import guarded_stream
 from openclaw_litellm.litellm_warmup import LiteLLMWarmup
 from openclaw_litellm.observability import Drain, ObservabilityMiddleware
-from openclaw_litellm.provider_params import register_config_secrets
+from llmrouter.provider_params import register_config_secrets
 from openclaw_litellm.responses_api import add_responses_route
-from openclaw_litellm.routing import AUTO, Router
+from llmrouter.routing import AUTO, Router
 from openclaw_litellm.schemas import ChatRequest, parse_chat_request
 from openclaw_litellm.websocket import add_websocket_route
 
 __all__ = ["create_app"]
 
-log = logging.getLogger("openclaw.app")
 
 
 def create_app(
     config: OpenClawConfig, *, prefix: bool | None = None, warmup: LiteLLMWarmup | None = None,
-    store: StateStore | None = None, drain: Drain | None = None,
+    client: AsyncClient | None = None, store: StateStore | None = None, drain: Drain | None = None,
 ) -> FastAPI:
     """The gateway for ``config``; ``prefix`` overrides ``serve.show_model_prefix``.
 
-    ``store`` is the shared state (default: from ``state:``, closed with the app; one passed
-    in belongs to the caller, who keeps it across reloads). ``drain`` is the server's drain
+    ``client``: the HTTP client for OpenAI-compatible upstreams, owned (and closed) by the
+    caller; by default the backend opens its own and the app's lifespan closes it.
+    ``store``: the shared state (default: from ``state:``, closed with the app; one passed in
+    belongs to the caller, who keeps it across reloads). ``drain``: the server's drain
     bookkeeping (SIGTERM), shared by every app a reload builds.
     """
     # Also when embedded in another server: no configured key in any log line or error.
@@ -62,9 +52,9 @@ def create_app(
     register_config_secrets(config)
     own_store = store is None
     store = store if store is not None else open_store(config.state.redis_url, config.state.prefix)
-    backend = LLMBackend(config, warmup)
+    backend = LLMBackend(config, warmup, client)
     router = Router(config, store=store)
-    service = ChatService(router, backend, config.serve.show_model_prefix if prefix is None else prefix, store)
+    service = ChatService(router, backend, config.serve.show_model_prefix if prefix is None else prefix, store=store)
     created = int(time.time())
 
     @asynccontextmanager
@@ -75,7 +65,7 @@ def create_app(
         await service.accounting.flush()
         if own_store:
             await store.aclose()
-        await openai_compat.aclose_clients()
+        await backend.aclose()
 
     app = FastAPI(title="OpenClaw gateway", version="0.1.0", lifespan=lifespan)
     app.state.config = config
@@ -120,20 +110,7 @@ def create_app(
     async def chat_completions(request: Request) -> Response:
         chat = parse_chat_request(await read_body(request, config.serve.max_body_bytes))
         chat.apply_usage_policy(config.serve.usage_chunk)
-        if not chat.stream:
-            served = await unless_client_leaves(request, service.complete(chat))
-            if served is None:
-                return Response(status_code=CLIENT_CLOSED)
-            return json_response(served.body, headers={MODEL_HEADER: served.model, ATTEMPTS_HEADER: str(served.attempts)})
-        # Once streaming, Starlette's StreamingResponse notices a client leaving by itself.
-        streamed = await unless_client_leaves(request, service.stream(chat))
-        if streamed is None:
-            return Response(status_code=CLIENT_CLOSED)
-        return StreamingResponse(
-            _sse(streamed.chunks),
-            media_type="text/event-stream",
-            headers={MODEL_HEADER: streamed.model, ATTEMPTS_HEADER: str(streamed.attempts), "cache-control": "no-cache"},
-        )
+        return await answer(request, service, chat, body=lambda completion: completion, events=_sse)
 
     add_websocket_route(app, service)
     add_responses_route(app, service)
@@ -145,16 +122,6 @@ def create_app(
     return app
 
 
-async def _sse(chunks: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
-    """SSE bytes; a failure after the first byte becomes an error event, then ``[DONE]``."""
-    # aclosing: a client that leaves mid-answer closes the upstream stream now, not at GC.
-    async with aclosing(chunks) as stream:  # type: ignore[type-var]
-        try:
-            async for chunk in stream:
-                yield sse.encode(chunk)
-        except errors.GatewayError as err:
-            yield sse.encode_error(err)
-        except Exception:
-            log.exception("stream failed")
-            yield sse.encode_error(errors.internal_error("stream"))
-    yield sse.DONE
+def _sse(streamed: StreamServed) -> AsyncIterator[bytes]:
+    """The chat stream's SSE body; a failure after the first byte is an error event, then ``[DONE]``."""
+    return guarded_stream(streamed.chunks, sse.ChatFrames(), "chat")

@@ -14,24 +14,26 @@ from typing import Any
 from litellm import CustomLLM, ModelResponse
 
 from llmrouter.utils import api_calling
-from llmrouter.utils.chat_call import ChatCall
+from llmrouter.providers import BEDROCK, DEFAULT_TIMEOUT_S
+from llmrouter.utils.chat_call import ChatCall, from_request
 
 __all__ = ["BedrockHandler"]
 
 
 def _call(model: str, messages: list, api_base: str | None, optional_params: dict, litellm_params: dict | None, timeout: Any) -> ChatCall:
     lp = litellm_params or {}
-    seconds = timeout if isinstance(timeout, (int, float)) else getattr(timeout, "read", None) or 60.0
-    return ChatCall(
-        provider="bedrock",
-        model_id=model,
+    seconds = timeout if isinstance(timeout, (int, float)) else getattr(timeout, "read", None) or DEFAULT_TIMEOUT_S
+    request = {k: v for k, v in optional_params.items() if k not in ("stream", "stream_options")}
+    request.update(
+        service=BEDROCK,
+        api_name=model,
         messages=messages,
-        params={k: v for k, v in optional_params.items() if k not in ("stream", "stream_options")},
-        endpoint=api_base or None,
-        region=lp.get("aws_region_name"),
+        api_endpoint=api_base or None,
+        aws_region=lp.get("aws_region_name"),
         aws_profile=lp.get("aws_profile_name"),
         timeout=float(seconds),
     )
+    return from_request(request)
 
 
 def _generic_chunks(chunk: dict[str, Any]) -> list[dict[str, Any]]:

@@ -25,23 +25,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from llmrouter import errors
+from llmrouter.config import LLMConfig
+from llmrouter.routing import Candidates, Router
 from llmrouter.state import LocalStore, StateStore
 from llmrouter.utils.backoff import retry_delay
 from openclaw_litellm import metrics
 from openclaw_litellm.accounting import Accounting
 from openclaw_litellm.backend import LLMBackend
-from openclaw_litellm.config import LLMConfig
 from openclaw_litellm.cooldown import Cooldowns
-from openclaw_litellm.routing import Candidates, Router
 from openclaw_litellm.schemas import ChatRequest
 from openclaw_litellm.stream_pipeline import StreamShaper, shape_completion
 
-__all__ = ["ChatService", "Served", "StreamServed"]
+__all__ = ["ChatService", "LoopClock", "Served", "StreamServed"]
 
 log = logging.getLogger("openclaw.completions")
 
@@ -65,8 +66,30 @@ class StreamServed:
     chunks: AsyncIterator[Chunk]
 
 
+class LoopClock:
+    """The time the retry loop reads, waits on and cuts attempts at: the event loop's.
+
+    One seam, as :class:`~openclaw_litellm.cooldown.Cooldowns` takes a clock: a test hands
+    :class:`ChatService` a clock that records the waits instead of sleeping them.
+    """
+
+    def now(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+    async def before(self, deadline: float, awaitable: Awaitable[T]) -> T:
+        """``await awaitable``, cut at ``deadline`` (in :meth:`now`'s time) with asyncio.TimeoutError."""
+        if _timeout_at is not None:
+            async with _timeout_at(deadline):
+                return await awaitable
+        return await asyncio.wait_for(awaitable, deadline - self.now())
+
+
 class ChatService:
-    def __init__(self, router: Router, backend: LLMBackend, prefix: bool, store: StateStore | None = None) -> None:
+    def __init__(self, router: Router, backend: LLMBackend, prefix: bool, clock: LoopClock | None = None,
+                 store: StateStore | None = None) -> None:
         self.router = router
         self.backend = backend
         self.prefix = prefix
@@ -78,6 +101,7 @@ class ChatService:
         self.cooldowns = Cooldowns(policy.cooldown_after, policy.cooldown, store)
         llms = router.config.llms
         self.accounting = Accounting(store, llms, {"auto", *llms})
+        self.clock = clock or LoopClock()
         router.bind(backend)  # the `llm` strategy asks its router model through this backend
 
     async def complete(self, request: ChatRequest) -> Served:
@@ -115,8 +139,8 @@ class ChatService:
 
     async def _attempt(self, candidates: Candidates, call: Callable[[str, LLMConfig], Awaitable[T]]) -> tuple[str, int, T]:
         """``(model, attempts, result)`` of the first attempt that succeeds, else the last error."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.deadline
+        clock = self.clock
+        deadline = clock.now() + self.deadline
         ordered = await self.cooldowns.order(candidates)
         attempts = 0
         last: errors.GatewayError | None = None
@@ -124,24 +148,24 @@ class ChatService:
             others_left = index < len(ordered) - 1
             retries = 0
             while True:
-                if last is not None and loop.time() >= deadline:
+                if last is not None and clock.now() >= deadline:
                     log.warning("deadline of %g s reached after %d attempts; giving up", self.deadline, attempts)
                     raise last
                 attempts += 1
-                started = loop.time()
+                started = time.perf_counter()
                 try:
-                    result = await _before(deadline, call(name, llm))
+                    result = await clock.before(deadline, call(name, llm))
                 except asyncio.TimeoutError:
                     err = self._deadline_error(llm, attempts)
                 except errors.GatewayError as exc:
                     err = exc
                 else:
-                    metrics.UPSTREAM_SECONDS.labels(name).observe(loop.time() - started)
+                    metrics.UPSTREAM_SECONDS.labels(name).observe(time.perf_counter() - started)
                     await self.cooldowns.success(name)
                     if attempts > 1:
                         log.info("model %s answered at attempt %d", name, attempts)
                     return name, attempts, result
-                metrics.UPSTREAM_SECONDS.labels(name).observe(loop.time() - started)
+                metrics.UPSTREAM_SECONDS.labels(name).observe(time.perf_counter() - started)
                 cooling = await self.cooldowns.failure(name, err)
                 last = err
                 if not err.retryable:
@@ -150,9 +174,9 @@ class ChatService:
                 if retries >= self.max_retries or (others_left and cooling):
                     break
                 wait = retry_delay(retries, err, self.backoff)
-                if loop.time() + wait >= deadline:
+                if clock.now() + wait >= deadline:
                     break
-                await asyncio.sleep(wait)
+                await clock.sleep(wait)
                 retries += 1
                 metrics.RETRIES.labels(name).inc()
             if others_left:
@@ -198,11 +222,3 @@ async def _prime(source: AsyncIterator[Chunk]) -> list[Chunk]:
 
 
 _timeout_at = getattr(asyncio, "timeout_at", None)  # Python 3.11+
-
-
-async def _before(deadline: float, awaitable: Awaitable[T]) -> T:
-    """``await awaitable``, cut at the loop time ``deadline`` (asyncio.TimeoutError)."""
-    if _timeout_at is not None:
-        async with _timeout_at(deadline):
-            return await awaitable
-    return await asyncio.wait_for(awaitable, deadline - asyncio.get_running_loop().time())

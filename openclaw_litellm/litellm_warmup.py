@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from llmrouter.utils.litellm_setup import load_litellm
-from openclaw_litellm.provider_params import BEDROCK_CUSTOM_PROVIDER
+from llmrouter.provider_params import BEDROCK_CUSTOM_PROVIDER
 
 __all__ = ["LiteLLMWarmup"]
 

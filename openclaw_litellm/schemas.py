@@ -15,6 +15,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError, field_validator
 
 from llmrouter import errors
+from llmrouter.providers import OPENAI_PARAMS
 
 __all__ = ["MAX_INT32", "MAX_JSON_DEPTH", "ChatRequest", "Message", "parse_body", "parse_chat_request"]
 
@@ -24,6 +25,8 @@ MAX_JSON_DEPTH = 64
 # Integers are bounded so that they serialize (orjson: 64 bits) and mean something upstream.
 MAX_INT32 = 2**31 - 1
 MAX_INT64 = 2**63 - 1
+# The fields forwarded to the provider; the rest (model, messages, stream...) the gateway uses.
+_FORWARDED = set(OPENAI_PARAMS)
 
 
 class _Lenient(BaseModel):
@@ -114,8 +117,7 @@ class ChatRequest(BaseModel):
 
     def provider_params(self) -> dict[str, Any]:
         """The OpenAI parameters to forward (unset ones left out)."""
-        skip = {"model", "messages", "stream", "stream_options", "n", "store", "prompt_cache_key"}
-        params = {k: v for k, v in self.model_dump(exclude_none=True).items() if k not in skip}
+        params = self.model_dump(exclude_none=True, include=_FORWARDED)
         if "max_completion_tokens" in params:
             params.setdefault("max_tokens", params["max_completion_tokens"])
             del params["max_completion_tokens"]

@@ -9,7 +9,8 @@ import signal
 import sys
 
 from llmrouter.secrets import install_log_redaction
-from openclaw_litellm.config import ConfigError, OpenClawConfig
+from llmrouter.config import ConfigError, OpenClawConfig
+from llmrouter.providers import BEDROCK
 
 __all__ = ["run_from_cli"]
 
@@ -33,7 +34,7 @@ def run_from_cli(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    from openclaw_litellm.provider_params import register_config_secrets
+    from llmrouter.provider_params import register_config_secrets
 
     register_config_secrets(config)
     host = args.host or config.serve.host
@@ -58,7 +59,7 @@ def run_from_cli(args: argparse.Namespace) -> int:
             )
     for name, llm in config.llms.items():
         where = f"region {llm.aws_region or 'default chain'}" if llm.is_bedrock else llm.base_url
-        log.info("model %-24s %s %s (%s)", name, "bedrock" if llm.is_bedrock else llm.provider, llm.model, where)
+        log.info("model %-24s %s %s (%s)", name, BEDROCK if llm.is_bedrock else llm.provider, llm.model, where)
     log.info("OpenClaw gateway on http://%s:%d (OpenAI base URL http://%s:%d/v1)", host, port, host, port)
     _exit_cleanly_on_sigterm()
     from openclaw_litellm.websocket import max_message_bytes

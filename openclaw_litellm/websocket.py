@@ -38,13 +38,13 @@ from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 from llmrouter import errors
 from openclaw_litellm import sse
 from openclaw_litellm.completions import ChatService
+from openclaw_litellm.guarded_stream import guarded_stream
 from openclaw_litellm.schemas import parse_chat_request
 
 __all__ = ["add_websocket_route", "max_message_bytes"]
 
 log = logging.getLogger("openclaw.websocket")
 
-DONE = sse.DONE.decode()
 MAX_PENDING = 16  # frames read ahead while an answer streams
 FRAME_SLACK = 64 * 1024  # bytes beyond serve.max_body_bytes that still get an error frame, not a close
 
@@ -155,22 +155,12 @@ async def _serve_one(ws: WebSocket, service: ChatService, text: str, usage_chunk
         await _send_error(ws, errors.internal_error())
         return
     # aclosing: when the client leaves (this task is cancelled) the upstream call closes now.
-    async with aclosing(streamed.chunks) as chunks:  # type: ignore[type-var]
-        try:
-            async for chunk in chunks:
-                await ws.send_text(sse.encode(chunk).decode())
-        except WebSocketDisconnect:
-            raise
-        except errors.GatewayError as err:
-            await _send_error(ws, err)
-            return
-        except Exception:
-            log.exception("websocket stream failed")
-            await _send_error(ws, errors.internal_error("stream"))
-            return
-    await ws.send_text(DONE)
+    async with aclosing(guarded_stream(streamed.chunks, sse.ChatFrames(), "websocket")) as frames:
+        async for frame in frames:
+            await ws.send_text(frame.decode())
 
 
 async def _send_error(ws: WebSocket, err: errors.GatewayError) -> None:
-    await ws.send_text(sse.encode_error(err).decode())
-    await ws.send_text(DONE)
+    """The error frame and ``[DONE]``, as a stream that breaks ends."""
+    for frame in sse.ChatFrames().fail(err):
+        await ws.send_text(frame.decode())

@@ -46,7 +46,7 @@ def _worker(args: argparse.Namespace, sock: socket.socket) -> None:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until the server's own handler is in place
     from llmrouter.recording import recording
     from openclaw_litellm.server import serve_one, setup_logging
-    from openclaw_litellm.config import OpenClawConfig
+    from llmrouter.config import OpenClawConfig
 
     config = OpenClawConfig.from_yaml(args.config)
     setup_logging(args.log_level, config.serve.log_format)
@@ -56,7 +56,7 @@ def _worker(args: argparse.Namespace, sock: socket.socket) -> None:
 
 def supervise(args: argparse.Namespace, config: Any, host: str, port: int) -> int:
     """Run ``config.serve.workers`` workers until SIGTERM/SIGINT; the exit code."""
-    from openclaw_litellm.config import OpenClawConfig
+    from llmrouter.config import OpenClawConfig
 
     if args.record:
         log.error("--record needs serve.workers: 1 (several processes cannot write one recording)")

@@ -1,8 +1,8 @@
-"""A real uvicorn server on 127.0.0.1 in a daemon thread, for any ASGI app and uvicorn options.
+"""A real uvicorn server on 127.0.0.1 in a daemon thread: the gateway, or any ASGI app.
 
-conftest's ``RunningGateway`` builds its own app from a config; this one serves the app it is
-given, with the options under test (``ws_max_size``...), so that what a client sees is what
-uvicorn itself does (TestClient only emulates the ASGI server).
+What a client sees is what uvicorn itself does (TestClient only emulates the ASGI server).
+:class:`RunningGateway` builds the gateway from a config; :func:`serving` serves an app it is
+given with the uvicorn options under test (``ws_max_size``...).
 """
 
 from __future__ import annotations
@@ -14,22 +14,58 @@ from collections.abc import Iterator
 from typing import Any
 
 
+class RunningServer:
+    """``app`` served by uvicorn on a free loopback port until :meth:`stop`."""
+
+    def __init__(self, app: Any, **options: Any) -> None:
+        import uvicorn
+
+        self.app = app
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", **options))
+        self.thread = threading.Thread(target=self.server.run, name="real-server", daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.005)
+        self.port = self.server.servers[0].sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+class RunningGateway(RunningServer):
+    """The gateway for ``config`` (a dict or an OpenClawConfig), with an OpenAI SDK client at hand."""
+
+    def __init__(self, config: object, prefix: bool | None = None) -> None:
+        from openclaw_litellm.app import create_app
+        from llmrouter.config import OpenClawConfig
+
+        if isinstance(config, dict):
+            config = OpenClawConfig.from_dict(config)
+        self.config = config
+        super().__init__(create_app(config, prefix=prefix))
+        self.base_url = f"{self.url}/v1"
+
+    def client(self, **kwargs: object):  # noqa: ANN201 - openai.OpenAI
+        import openai
+
+        return openai.OpenAI(base_url=self.base_url, api_key="sk-client-not-checked", max_retries=0, timeout=30, **kwargs)
+
+    def aclient(self, **kwargs: object):  # noqa: ANN201 - openai.AsyncOpenAI
+        import openai
+
+        return openai.AsyncOpenAI(base_url=self.base_url, api_key="sk-client-not-checked", max_retries=0, timeout=30, **kwargs)
+
+
 @contextlib.contextmanager
 def serving(app: Any, **options: Any) -> Iterator[str]:
     """``with serving(app, ws_max_size=...) as url:`` where url is ``http://127.0.0.1:PORT``."""
-    import uvicorn
-
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", **options))
-    thread = threading.Thread(target=server.run, name="real-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.005)
-    port = server.servers[0].sockets[0].getsockname()[1]
+    running = RunningServer(app, **options)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield running.url
     finally:
-        server.should_exit = True
-        thread.join(10)
+        running.stop()

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from openclaw_litellm.app import create_app
-from openclaw_litellm.config import OpenClawConfig
+from llmrouter.config import OpenClawConfig
 
 GATEWAY_KEY = "gw-planted-key-5f2d9c1e7a"
 

@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REFERENCE, Reply, sse_answer
+from conftest import REFERENCE
+from loopback import StubReply, completion_body, sse_answer
 
 from llmrouter import cli
 
@@ -238,15 +239,13 @@ class _FakeTerminal(io.StringIO):
         return True
 
 
-def test_infer_batch_to_stdout_in_order_with_progress_bar(loopback, tmp_path, monkeypatch, capsys):
-    def answer(got, n):
+def test_infer_batch_to_stdout_in_order_with_progress_bar(upstream, tmp_path, monkeypatch, capsys):
+    def answer(got):
         question = got.json()["messages"][-1]["content"]
-        from conftest import completion_body
-
         # Earlier questions answer later: output order must still be input order.
-        return Reply(200, completion_body(f"re: {question}"), delay=0.03 * (3 - int(question[-1])))
+        return StubReply(200, completion_body(f"re: {question}"), delay=0.03 * (3 - int(question[-1])))
 
-    server = loopback(answer)
+    server = upstream(answer)
     cfg = tmp_path / "local.yaml"
     cfg.write_text(config_text(server.url))
     source = tmp_path / "q.jsonl"
@@ -260,23 +259,23 @@ def test_infer_batch_to_stdout_in_order_with_progress_bar(loopback, tmp_path, mo
     assert [(r["n"], r["response"]) for r in results] == [(0, "re: q0"), (1, "re: q1"), (2, "re: q2")]
     assert "3/3" in terminal.getvalue()  # the progress bar ran to the end
     assert terminal.getvalue().strip().endswith("3 ok, 0 failed")
-    assert all(r.json()["messages"][0] == {"role": "system", "content": "Be brief."} for r in server.received)
+    assert all(r.json()["messages"][0] == {"role": "system", "content": "Be brief."} for r in server.requests)
 
 
 # --- chat ------------------------------------------------------------------------------------
 
 
-def _chat_server(loopback, fail_first: bool = False):
-    def handler(got, n):
-        if fail_first and n == 1:
-            return Reply(400, {"error": {"message": "context too long"}})
-        return Reply(200, sse_answer(f"answer number {n}"), headers={"content-type": "text/event-stream"})
+def _chat_server(upstream, fail_first: bool = False):
+    def handler(got):
+        if fail_first and got.number == 1:
+            return StubReply(400, {"error": {"message": "context too long"}})
+        return StubReply(200, parts=sse_answer(f"answer number {got.number}"), headers={"content-type": "text/event-stream"})
 
-    return loopback(handler)
+    return upstream(handler)
 
 
-def test_chat_two_turns_carry_the_conversation(run, loopback, tmp_path):
-    server = _chat_server(loopback)
+def test_chat_two_turns_carry_the_conversation(run, upstream, tmp_path):
+    server = _chat_server(upstream)
     cfg = tmp_path / "local.yaml"
     cfg.write_text(config_text(server.url))
     done = run(
@@ -285,8 +284,8 @@ def test_chat_two_turns_carry_the_conversation(run, loopback, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout == "answer number 1\nanswer number 2\n"  # no "you> " prompt off a terminal
-    assert len(server.received) == 2
-    first, second = (r.json() for r in server.received)
+    assert len(server.requests) == 2
+    first, second = (r.json() for r in server.requests)
     assert first["stream"] is True and second["stream"] is True
     assert first["messages"] == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "first question"}]
     assert second["messages"] == [
@@ -297,8 +296,8 @@ def test_chat_two_turns_carry_the_conversation(run, loopback, tmp_path):
     ]
 
 
-def test_chat_failed_turn_is_forgotten_and_reset_clears(run, loopback, tmp_path):
-    server = _chat_server(loopback, fail_first=True)
+def test_chat_failed_turn_is_forgotten_and_reset_clears(run, upstream, tmp_path):
+    server = _chat_server(upstream, fail_first=True)
     cfg = tmp_path / "local.yaml"
     cfg.write_text(config_text(server.url))
     done = run("chat", "--config", str(cfg), "--model", "local", stdin="q1\nq2\n/reset\nq3\n")
@@ -306,7 +305,7 @@ def test_chat_failed_turn_is_forgotten_and_reset_clears(run, loopback, tmp_path)
     assert "error: The OpenAI-compatible provider rejected the request for model 'loopback-model' (HTTP 400): context too long" in done.stderr
     assert "Traceback" not in done.stderr
     assert done.stdout == "answer number 2\nanswer number 3\n"
-    messages = [r.json()["messages"] for r in server.received]
+    messages = [r.json()["messages"] for r in server.requests]
     assert messages[1] == [{"role": "user", "content": "q2"}]  # the failed q1 is not history
     assert messages[2] == [{"role": "user", "content": "q3"}]  # /reset forgot q2
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from openclaw_litellm.app import create_app
-from openclaw_litellm.config import OpenClawConfig
+from llmrouter.config import OpenClawConfig
 
 CONFIG = {"llms": {"local": {"provider": "vllm", "model": "m", "base_url": "http://127.0.0.1:9/v1"}}}
 

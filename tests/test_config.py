@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from openclaw_litellm import provider_params
-from openclaw_litellm.config import ConfigError, OpenClawConfig
+from llmrouter import provider_params
+from llmrouter.config import ConfigError, OpenClawConfig
 
 
 def write(tmp_path: Path, text: str, name: str = "gateway.yaml") -> Path:

@@ -256,7 +256,7 @@ def test_classify_finds_a_connect_error_down_the_chain():
 
 async def test_the_bedrock_backend_returns_the_catalog_error_litellm_wrapped():
     from openclaw_litellm.backend import LLMBackend
-    from openclaw_litellm.config import OpenClawConfig
+    from llmrouter.config import OpenClawConfig
 
     inner = errors.model_id_invalid(MODEL, REGION)
 

@@ -73,7 +73,7 @@ def openapi_document() -> dict[str, Any]:
     """The app's OpenAPI, with ``model`` narrowed to names that exist (and one that does not),
     so that valid examples reach the upstream instead of all stopping at 404."""
     from openclaw_litellm.app import create_app
-    from openclaw_litellm.config import OpenClawConfig
+    from llmrouter.config import OpenClawConfig
 
     app = create_app(OpenClawConfig.from_dict({"llms": {name: {"provider": "vllm", "model": "ok", "base_url": "http://127.0.0.1:9/v1"} for name in MODELS if name not in ("auto", "no-such-model")}}))
     document = copy.deepcopy(app.openapi())

@@ -86,7 +86,7 @@ def test_readme_routing_yaml_starts_a_gateway_for_every_strategy() -> None:
     import yaml
 
     from openclaw_litellm.app import create_app
-    from openclaw_litellm.config import OpenClawConfig
+    from llmrouter.config import OpenClawConfig
 
     example = yaml.safe_load((ROOT / "configs" / "openclaw_example.yaml").read_text(encoding="utf-8"))
     block = README.split("## Routing and fallbacks", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]

@@ -14,7 +14,8 @@ import httpx
 import openai
 import pytest
 
-from conftest import StubReply, openai_sse_parts, replay_upstream, sse_events
+from conftest import replay_upstream, sse_events
+from loopback import StubReply, openai_sse_parts
 from e2e.upstreams import BedrockUpstream, OpenAIUpstream
 from openclaw_litellm.responses_request import parse_responses_request
 

@@ -12,7 +12,7 @@ import math
 import httpx
 import pytest
 
-from conftest import StubReply
+from loopback import StubReply
 from llmrouter import errors
 
 HELLO = [{"role": "user", "content": "hello"}]

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from conftest import Reply, completion_body
+from loopback import StubReply, completion_body
 from llmrouter.commands import select_model
 from llmrouter.utils.api_calling import call_api
 from openclaw_litellm.app import create_app
-from openclaw_litellm.config import OpenClawConfig
+from llmrouter.config import OpenClawConfig
 
 
 def _odd_completion() -> dict:
@@ -23,16 +23,16 @@ def _odd_completion() -> dict:
     return body
 
 
-def test_call_api_keeps_an_answer_with_malformed_usage(loopback) -> None:
-    server = loopback(lambda received, n: Reply(body=_odd_completion()))
+def test_call_api_keeps_an_answer_with_malformed_usage(upstream) -> None:
+    server = upstream(lambda received: StubReply(body=_odd_completion()))
     result = call_api({"api_name": "m", "api_endpoint": server.url, "query": "hi"}, api_keys_env=[], max_retries=0)
     assert "error" not in result, result.get("error")
     assert result["response"] == "still a fine answer"
     assert (result["prompt_tokens"], result["completion_tokens"], result["token_num"]) == (0, 0, 0)
 
 
-def test_gateway_answers_200_despite_malformed_usage(loopback) -> None:
-    server = loopback(lambda received, n: Reply(body=_odd_completion()))
+def test_gateway_answers_200_despite_malformed_usage(upstream) -> None:
+    server = upstream(lambda received: StubReply(body=_odd_completion()))
     config = OpenClawConfig.from_dict({"llms": {"odd": {"provider": "vllm", "model": "m", "base_url": server.url}}})
     with TestClient(create_app(config)) as client:
         response = client.post("/v1/chat/completions", json={"model": "odd", "messages": [{"role": "user", "content": "hi"}]})
@@ -43,8 +43,8 @@ def test_gateway_answers_200_despite_malformed_usage(loopback) -> None:
     assert isinstance(body["created"], int) and body["created"] > 0
 
 
-def test_a_batch_survives_a_request_that_is_not_even_well_typed(loopback) -> None:
-    server = loopback(lambda received, n: Reply(body=completion_body("ok")))
+def test_a_batch_survives_a_request_that_is_not_even_well_typed(upstream) -> None:
+    server = upstream(lambda received: StubReply(body=completion_body("ok")))
     good = {"api_name": "m", "api_endpoint": server.url, "query": "hi", "id": 1}
     bad_timeout = {**good, "id": 2, "timeout": "soon"}
     not_a_dict = "what is 2+2?"

@@ -12,11 +12,12 @@ import random
 
 import pytest
 
-from conftest import StubReply, asgi_gateway, openai_completion_body
+from conftest import asgi_gateway
+from loopback import StubReply, openai_completion_body
 from llmrouter import errors
-from openclaw_litellm.config import ROUTER_STRATEGIES, ConfigError, OpenClawConfig
-from openclaw_litellm.routing import AUTO, STRATEGIES, Router
-from openclaw_litellm.routing.cost import estimate_prompt_tokens
+from llmrouter.config import ROUTER_STRATEGIES, ConfigError, OpenClawConfig
+from llmrouter.routing import AUTO, STRATEGIES, Router
+from llmrouter.routing.cost import estimate_prompt_tokens
 from openclaw_litellm.schemas import ChatRequest
 
 

@@ -28,7 +28,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import ROOT, StubReply, converse_body, openai_completion_body, openai_sse_parts, recorded_converse_stream_frames, sse_events
+from conftest import ROOT, sse_events
+from loopback import StubReply, converse_body, openai_completion_body, openai_sse_parts, recorded_converse_stream_frames
 
 PROVIDER_KEY = "prov-planted-3f9a1c7e5b2d8a"
 AWS_SECRET = "awssecret-planted-9b8c7d6e5f4a3b2c1d0e"
@@ -204,7 +205,7 @@ def free_port() -> int:
 def test_no_secret_in_the_in_process_gateway_logs(gateway_factory, upstream_factory, monkeypatch, caplog):
     for name, value in planted_env().items():
         monkeypatch.setenv(name, value)
-    from openclaw_litellm.config import OpenClawConfig
+    from llmrouter.config import OpenClawConfig
 
     up = upstream_factory(route)
     config = OpenClawConfig.from_dict(__import__("yaml").safe_load(config_yaml(up.url)))

@@ -10,8 +10,9 @@ import httpx
 import pytest
 import yaml
 
-from conftest import REFERENCE, StubReply, converse_body, recorded_converse_stream_frames, replay_upstream
-from openclaw_litellm.config import OpenClawConfig
+from conftest import REFERENCE, replay_upstream
+from loopback import StubReply, converse_body, recorded_converse_stream_frames
+from llmrouter.config import OpenClawConfig
 
 BEDROCK = "opentelemetry-python-contrib/botocore/test_converse_with_content.yaml"
 HELLO = [{"role": "user", "content": "Say this is a test"}]

@@ -14,7 +14,7 @@ import time
 import httpx
 import pytest
 
-from conftest import StubReply, converse_body, openai_completion_body, openai_sse_parts, recorded_converse_stream_frames
+from loopback import StubReply, converse_body, openai_completion_body, openai_sse_parts, recorded_converse_stream_frames
 
 SLOW_PIECES = [f"w{i} " for i in range(10)]
 SLOW_INTERVAL = 0.2  # 10 content chunks + finish + usage: the stream lasts ~2.4 s

@@ -16,7 +16,8 @@ import httpx
 import openai
 import pytest
 
-from conftest import StubReply, converse_body, openai_completion_body, openai_sse_parts, recorded_converse_stream_frames, replay_upstream, sse_events
+from conftest import replay_upstream, sse_events
+from loopback import StubReply, converse_body, openai_completion_body, openai_sse_parts, recorded_converse_stream_frames
 
 INVALID_MODEL = "opentelemetry-python-contrib/botocore/test_converse_with_invalid_model.yaml"
 INVALID_MODEL_STREAM = "opentelemetry-python-contrib/botocore/test_converse_stream_with_invalid_model.yaml"
@@ -57,6 +58,8 @@ def route(request) -> StubReply:
             )
         if model == "bedrock-garbage":  # 200, but the body is not an AWS event stream
             return StubReply(headers={"content-type": "application/vnd.amazon.eventstream"}, parts=[b"this is not an event stream at all"])
+        if model == "bedrock-fine" and request.path.endswith("/converse-stream"):  # the recorded answer
+            return StubReply(headers={"content-type": "application/vnd.amazon.eventstream"}, parts=recorded_converse_stream_frames())
         if model == "bedrock-fine":
             return StubReply(headers={"content-type": "application/json"}, body=converse_body("fine"))
         if model == "bedrock-dies":  # messageStart and one text delta, then the connection drops
@@ -176,27 +179,45 @@ def stream_ended_by_error(response: httpx.Response, code: str) -> tuple[list[dic
     return chunks, error
 
 
+def still_serves_bedrock(gw, stream: bool = False) -> None:
+    """After a Bedrock failure the next Bedrock request is answered."""
+    response = post(gw, {"model": "bedrock-fine", "messages": HELLO}, stream=stream)
+    assert response.status_code == 200, response.text
+    if stream:
+        chunks = sse_events(response.text)
+        assert chunks[-1] == "[DONE]" and text_of(chunks[:-1]).strip()
+    else:
+        assert response.json()["choices"][0]["message"]["content"] == "fine"
+
+
 def text_of(chunks: list[dict]) -> str:
     return "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
 
 
-# --- Bedrock: invalid model id, bad token ----------------------------------------------------
+# --- Bedrock: invalid model id, bad token (real recordings; test_faults' copies merged here) ----
+#
+# Each is played once (the gateway does not retry on its own: router.max_retries is 0) and the
+# next Bedrock request is answered.
 
 
 def test_bedrock_invalid_model_id_http(gw):
-    with replay_upstream(INVALID_MODEL):
+    with replay_upstream(INVALID_MODEL) as cassette:
         response = post(gw, {"model": "badid", "messages": HELLO})
+    assert cassette.play_count == 1
     error = error_of(response, 400, "bedrock_model_id_invalid")
     assert error["type"] == "invalid_request_error"
     assert "'does-not-exist'" in error["message"] and "'us-east-1'" in error["message"]
     assert "aws bedrock list-foundation-models --region us-east-1" in error["message"]
+    still_serves_bedrock(gw)
 
 
 def test_bedrock_invalid_model_id_sse_before_first_chunk_is_http_status(gw):
-    with replay_upstream(INVALID_MODEL_STREAM):
+    with replay_upstream(INVALID_MODEL_STREAM) as cassette:
         response = post(gw, {"model": "badid", "messages": HELLO}, stream=True)
+    assert cassette.play_count == 1
     error = error_of(response, 400, "bedrock_model_id_invalid")
     assert "'does-not-exist'" in error["message"] and "'us-east-1'" in error["message"]
+    still_serves_bedrock(gw, stream=True)
 
 
 def test_bedrock_invalid_model_id_same_text_on_http_and_sse(gw):
@@ -215,19 +236,23 @@ def test_bedrock_invalid_model_id_with_openai_client(gw):
 
 
 def test_bedrock_bad_token_http(gw):
-    with replay_upstream(BAD_TOKEN):
+    with replay_upstream(BAD_TOKEN) as cassette:
         response = post(gw, {"model": "badtoken", "messages": HELLO})
+    assert cassette.play_count == 1
     error = error_of(response, 401, "aws_credentials_invalid")
     assert error["type"] == "authentication_error"
     assert "amazon.titan-text-express-v1" in error["message"] and "us-east-1" in error["message"]
     assert "security token included in the request is invalid" in error["message"]
+    still_serves_bedrock(gw)
 
 
 def test_bedrock_bad_token_sse(gw, bad_token_stream_cassette):
     with replay_upstream(bad_token_stream_cassette) as cassette:
         response = post(gw, {"model": "badtoken", "messages": HELLO}, stream=True)
     assert cassette.play_count == 1
-    error_of(response, 401, "aws_credentials_invalid")
+    error = error_of(response, 401, "aws_credentials_invalid")
+    assert "us-east-1" in error["message"]
+    still_serves_bedrock(gw, stream=True)
 
 
 def test_bedrock_bad_token_with_openai_client(gw):

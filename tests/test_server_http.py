@@ -250,7 +250,7 @@ def test_no_endpoint_has_parameters_for_fastapi_to_validate():
     from fastapi.routing import APIRoute, APIWebSocketRoute
 
     from openclaw_litellm.app import create_app
-    from openclaw_litellm.config import OpenClawConfig
+    from llmrouter.config import OpenClawConfig
 
     app = create_app(OpenClawConfig.from_dict({"llms": {"m": {"provider": "vllm", "model": "m", "base_url": "http://127.0.0.1:9/v1"}}}))
     routes = [r for r in app.routes if isinstance(r, APIRoute | APIWebSocketRoute)]

@@ -19,7 +19,8 @@ import httpx
 import openai
 import pytest
 
-from conftest import ROOT, StubReply, converse_body, openai_completion_body, openai_sse_parts
+from conftest import ROOT
+from loopback import StubReply, converse_body, openai_completion_body, openai_sse_parts
 
 HEALTH_DEADLINE_S = 20.0
 READY_DEADLINE_S = 60.0

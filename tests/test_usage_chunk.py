@@ -15,7 +15,7 @@ import pytest
 
 from conftest import replay_upstream, sse_events
 from e2e.upstreams import BedrockUpstream, OpenAIUpstream
-from openclaw_litellm.config import ConfigError, OpenClawConfig
+from llmrouter.config import ConfigError, OpenClawConfig
 
 BEDROCK_STREAM = "opentelemetry-python-contrib/botocore/test_converse_stream_with_content.yaml"
 HELLO = [{"role": "user", "content": "Hello"}]

@@ -12,9 +12,10 @@ import logging
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import StubReply, openai_sse_parts, replay, replay_upstream
+from conftest import replay, replay_upstream
+from loopback import StubReply, openai_sse_parts
 from openclaw_litellm.app import create_app
-from openclaw_litellm.config import OpenClawConfig
+from llmrouter.config import OpenClawConfig
 
 NVIDIA_STREAM = "weave/langchain_nvidia_ai_endpoints/test_chatnvidia_stream_quickstart.yaml"
 BEDROCK_STREAM = "opentelemetry-python-contrib/botocore/test_converse_stream_with_content.yaml"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from openclaw_litellm.config import LLMConfig, OpenClawConfig
+    from llmrouter.config import LLMConfig, OpenClawConfig
 
 __all__ = ["EXIT_FAILED", "EXIT_USAGE", "CommandError", "ModelChoice", "print_error", "select_model", "setup_logging"]
 
@@ -93,8 +93,8 @@ def select_model(config_path: str, model: str | None) -> ModelChoice:
 
     Raises :class:`CommandError` (exit code 2) for an invalid config or an unknown name.
     """
-    from openclaw_litellm import provider_params
-    from openclaw_litellm.config import ConfigError, OpenClawConfig
+    from llmrouter import provider_params
+    from llmrouter.config import ConfigError, OpenClawConfig
 
     try:
         config = OpenClawConfig.from_yaml(config_path)

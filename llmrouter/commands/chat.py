@@ -20,6 +20,7 @@ import sys
 from typing import Any, TextIO
 
 from llmrouter.commands import EXIT_FAILED, CommandError, ModelChoice, print_error, select_model, setup_logging
+from llmrouter.providers import DEFAULT_TIMEOUT_S
 
 __all__ = ["Conversation", "run_from_cli"]
 
@@ -68,6 +69,13 @@ class _Repl:
         self.out: TextIO = sys.stdout
         self.failures = 0
         self._line_open = False  # part of an answer is on stdout without its newline
+        # The session runs the event loop, so it owns the pooled HTTP client (closed in _close);
+        # Bedrock goes through LiteLLM, which brings its own.
+        self.client: Any = None
+        if not choice.llm.is_bedrock:
+            from llmrouter.utils.http_client import pooled_client
+
+            self.client = pooled_client()
 
     def run(self) -> int:
         if self.interactive:
@@ -124,7 +132,7 @@ class _Repl:
                 max_tokens=self.args.max_tokens,
                 temperature=self.args.temperature,
                 top_p=self.args.top_p,
-                timeout=self.choice.timeout(self.args.timeout, 60),
+                timeout=self.choice.timeout(self.args.timeout, DEFAULT_TIMEOUT_S),
             )
             task = loop.create_task(self._stream(call))
             answer, finish = loop.run_until_complete(task)
@@ -156,7 +164,7 @@ class _Repl:
 
         parts: list[str] = []
         finish: str | None = None
-        async for chunk in astream_chat(call, max_retries=self.choice.config.router.max_retries):
+        async for chunk in astream_chat(call, max_retries=self.choice.config.router.max_retries, client=self.client):
             for choice in chunk.get("choices") or []:
                 piece = (choice.get("delta") or {}).get("content")
                 if piece:
@@ -183,11 +191,9 @@ class _Repl:
 
         threading.Thread(target=load_litellm, name="litellm-warmup", daemon=True).start()
 
-    @staticmethod
-    def _close(loop: asyncio.AbstractEventLoop) -> None:
-        from llmrouter.utils import openai_compat
-
+    def _close(self, loop: asyncio.AbstractEventLoop) -> None:
         with contextlib.suppress(Exception):
-            loop.run_until_complete(openai_compat.aclose_clients())
+            if self.client is not None:
+                loop.run_until_complete(self.client.aclose())
             loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()

@@ -2,7 +2,7 @@
 
 One query goes through :func:`~llmrouter.utils.api_calling.call_api` and prints the answer
 (or, with ``--json``, the whole result dict). A JSONL file is answered concurrently (at most
-``BATCH_CONCURRENCY`` calls in flight) with a progress bar on standard error; results are
+``BATCH_CONCURRENCY`` calls in flight, :mod:`llmrouter.utils.batching`) with a progress bar on standard error; results are
 written one JSON object per line, in input order, as soon as their turn comes. A bad line
 becomes a result with an ``error`` and never stops the batch.
 
@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from llmrouter.commands import EXIT_FAILED, CommandError, ModelChoice, print_error, select_model, setup_logging
+from llmrouter.providers import CALL_API_TIMEOUT_S
 
 __all__ = ["build_request", "parse_jsonl", "run_from_cli"]
 
@@ -41,7 +42,7 @@ def _call_options(args: argparse.Namespace, choice: ModelChoice) -> dict[str, An
         "max_tokens": args.max_tokens,
         "temperature": args.temperature,
         "top_p": args.top_p,
-        "timeout": choice.timeout(args.timeout, 30),
+        "timeout": choice.timeout(args.timeout, CALL_API_TIMEOUT_S),
         "max_retries": args.max_retries,
     }
 
@@ -107,20 +108,6 @@ def parse_jsonl(lines: Iterator[str], source: str) -> list[tuple[int, dict[str, 
     return entries
 
 
-def _failure(err: Any, **echo: Any) -> dict[str, Any]:
-    """A failed result with the same keys as call_api's own failures."""
-    return {
-        **echo,
-        "response": f"ERROR: {err.message}",
-        "error": err.message,
-        "error_code": err.code,
-        "prompt_tokens": 0,
-        "completion_tokens": 0,
-        "token_num": 0,
-        "response_time": 0.0,
-    }
-
-
 @contextlib.contextmanager
 def _open_output(path: str | None) -> Iterator[IO[str]]:
     if not path or path == "-":
@@ -162,7 +149,10 @@ async def _run_batch(
     """Answer every entry concurrently; write results in input order as they become ready."""
     from tqdm import tqdm
 
-    from llmrouter.utils import api_calling, openai_compat
+    from llmrouter.utils.api_calling import acall_api
+    from llmrouter.utils.batching import bounded
+    from llmrouter.utils.call_results import failure_result
+    from llmrouter.utils.http_client import pooled_client
 
     results: list[dict[str, Any] | None] = [None] * len(entries)
     written = 0
@@ -174,35 +164,36 @@ async def _run_batch(
             written += 1
         out.flush()
 
-    gate = asyncio.Semaphore(api_calling.BATCH_CONCURRENCY)
     options = _call_options(args, choice)
+    # The command runs the loop, so it owns the pooled client (none for Bedrock: LiteLLM's own).
+    async with contextlib.AsyncExitStack() as stack:
+        client = None if choice.llm.is_bedrock else await stack.enter_async_context(pooled_client())
 
-    async def answer(index: int, item: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        request = build_request(item, choice, args.system_prompt)
-        async with gate:  # acall_api turns every failure into the result's `error`
-            return index, await api_calling.acall_api(request, api_keys_env=choice.api_keys_env, **options)
+        async def answer(index: int, item: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+            request = build_request(item, choice, args.system_prompt)
+            # acall_api turns every failure into the result's `error`.
+            return index, await acall_api(request, api_keys_env=choice.api_keys_env, client=client, **options)
 
-    tasks = []
-    for index, (number, entry) in enumerate(entries):
-        if isinstance(entry, dict):
-            tasks.append(answer(index, entry))
-        else:
-            results[index] = _failure(entry, input_line=number)
-    failed = sum(1 for r in results if r is not None)
-    # disable=None: a bar on a terminal, nothing when standard error is a file or a pipe.
-    bar = tqdm(total=len(entries), initial=failed, file=sys.stderr, unit="req", desc=choice.name, disable=None, dynamic_ncols=True)
-    if failed:
-        bar.set_postfix(failed=failed)
-    try:
-        for done in asyncio.as_completed(tasks):
-            index, result = await done
-            results[index] = result
-            failed += bool(result.get("error"))
-            bar.set_postfix(failed=failed, refresh=False)
-            bar.update(1)
+        calls = []
+        for index, (number, entry) in enumerate(entries):
+            if isinstance(entry, dict):
+                calls.append(answer(index, entry))
+            else:
+                results[index] = failure_result(entry, {"input_line": number})
+        failed = sum(1 for r in results if r is not None)
+        # disable=None: a bar on a terminal, nothing when standard error is a file or a pipe.
+        bar = tqdm(total=len(entries), initial=failed, file=sys.stderr, unit="req", desc=choice.name, disable=None, dynamic_ncols=True)
+        if failed:
+            bar.set_postfix(failed=failed)
+        try:
+            for done in asyncio.as_completed(bounded(calls)):
+                index, result = await done
+                results[index] = result
+                failed += bool(result.get("error"))
+                bar.set_postfix(failed=failed, refresh=False)
+                bar.update(1)
+                flush_ready()
             flush_ready()
-        flush_ready()
-    finally:
-        bar.close()
-        await openai_compat.aclose_clients()
+        finally:
+            bar.close()
     return [r for r in results if r is not None]

@@ -16,131 +16,55 @@ OpenAI-compatible endpoint called by direct HTTP.
 
 ``call_api`` is synchronous (CLI, scripts). The server uses :func:`achat` and
 :func:`astream_chat`, which never block the event loop.
+
+This module is the public entry; each job lives in its own module:
+:mod:`~llmrouter.utils.retrying` (the async core and its retries),
+:mod:`~llmrouter.utils.api_keys` (keys from the environment),
+:mod:`~llmrouter.utils.batching` (the batch gate),
+:mod:`~llmrouter.utils.call_results` (the result dicts),
+:mod:`~llmrouter.utils.sync_bridge` (sync -> async) and
+:mod:`~llmrouter.utils.http_client` (the pooled HTTP client a caller hands in).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import threading
+import contextlib
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from llmrouter import errors
-from llmrouter.secrets import register_secret
-from llmrouter.utils import bedrock_converse, openai_compat
-from llmrouter.utils.backoff import retry_delay
-from llmrouter.utils.chat_call import ChatCall, from_request, is_bedrock_service
-from llmrouter.utils.openai_shapes import completion_text
+from llmrouter.utils.api_keys import resolve_api_keys
+from llmrouter.utils.batching import BATCH_CONCURRENCY, bounded
+from llmrouter.utils.call_results import failure_result, success_result
+from llmrouter.providers import CALL_API_TIMEOUT_S, is_bedrock
+from llmrouter.utils.chat_call import from_request
+from llmrouter.utils.http_client import AsyncClient, borrowed_or_own
+from llmrouter.utils.retrying import achat, astream_chat
+from llmrouter.utils.sync_bridge import run_sync
 
-__all__ = ["achat", "acall_api", "astream_chat", "call_api", "resolve_api_keys"]
-
-BATCH_CONCURRENCY = 16
-_BACKOFF_BASE = 0.5  # seconds before the first retry (doubling, see llmrouter.utils.backoff)
-
-
-def resolve_api_keys(api_keys_env: str | Sequence[str] | None) -> tuple[str, ...]:
-    """Keys to rotate over: a list as given, or the value of the env var it names.
-
-    The env var may hold one key, several separated by commas, or a JSON list. With no
-    argument, ``API_KEYS`` is read. Every key found is registered as a secret, so an upstream
-    that echoes it back cannot make it appear in a result or a log line.
-    """
-    if api_keys_env is not None and not isinstance(api_keys_env, str):
-        keys = tuple(k for k in api_keys_env if k)
-    else:
-        keys = _keys_from_env(api_keys_env or "API_KEYS")
-    for key in keys:
-        register_secret(key)
-    return keys
+__all__ = ["BATCH_CONCURRENCY", "achat", "acall_api", "astream_chat", "call_api", "resolve_api_keys"]
 
 
-def _keys_from_env(name: str) -> tuple[str, ...]:
-    raw = os.environ.get(name, "").strip()
-    if raw.startswith("["):
-        try:
-            return tuple(str(k) for k in json.loads(raw) if k)
-        except json.JSONDecodeError:
-            pass
-    return tuple(k.strip() for k in raw.split(",") if k.strip())
-
-
-def _backend(call: ChatCall):  # noqa: ANN202 - a module with achat/astream
-    return bedrock_converse if call.provider == "bedrock" else openai_compat
-
-
-async def achat(call: ChatCall, max_retries: int = 0) -> dict[str, Any]:
-    """One chat call as an OpenAI ``chat.completion`` dict; retries retryable failures only."""
-    attempt = 0
-    while True:
-        try:
-            return await _backend(call).achat(call)
-        except errors.GatewayError as err:
-            if not err.retryable or attempt >= max_retries:
-                raise
-            await asyncio.sleep(retry_delay(attempt, err, _BACKOFF_BASE))
-            attempt += 1
-
-
-async def astream_chat(call: ChatCall, max_retries: int = 0) -> AsyncIterator[dict[str, Any]]:
-    """One streamed chat call: ``chat.completion.chunk`` dicts as they arrive.
-
-    A retryable failure before the first chunk is retried; after it, it is raised (the
-    caller has already seen content, so repeating the call would duplicate it).
-    """
-    attempt = 0
-    while True:
-        started = False
-        try:
-            async for chunk in _backend(call).astream(call):
-                started = True
-                yield chunk
-            return
-        except errors.GatewayError as err:
-            if started or not err.retryable or attempt >= max_retries:
-                raise
-            await asyncio.sleep(retry_delay(attempt, err, _BACKOFF_BASE))
-            attempt += 1
-
-
-async def _one(request: dict[str, Any], keys: tuple[str, ...], options: dict[str, Any], max_retries: int) -> dict[str, Any]:
-    out = dict(request) if isinstance(request, dict) else {"request": request}
+async def _one(
+    request: dict[str, Any], keys: tuple[str, ...], options: dict[str, Any], max_retries: int, client: AsyncClient | None
+) -> dict[str, Any]:
+    echo = dict(request) if isinstance(request, dict) else {"request": request}
     started = time.perf_counter()
     try:
         try:
             call = from_request(request, api_keys=keys, **options)
-            completion = await achat(call, max_retries=max_retries)
+            completion = await achat(call, max_retries=max_retries, client=client)
         except errors.GatewayError:
             raise
         except Exception as exc:  # never let one request's surprise sink the batch
-            service = "bedrock" if isinstance(request, dict) and is_bedrock_service(request.get("service")) else "OpenAI-compatible"
+            service = provider_label(request.get("service") if isinstance(request, dict) else None)
             model = str(request.get("api_name") or request.get("model_name") or "?") if isinstance(request, dict) else "?"
             raise errors.classify(exc, provider=service, model_id=model) from None
     except errors.GatewayError as err:
-        out.update(
-            response=f"ERROR: {err.message}",
-            error=err.message,
-            error_code=err.code,
-            prompt_tokens=0,
-            completion_tokens=0,
-            token_num=0,
-            response_time=time.perf_counter() - started,
-        )
-        return out
-    usage = completion["usage"]
-    out.update(
-        response=completion_text(completion),
-        prompt_tokens=usage["prompt_tokens"],
-        completion_tokens=usage["completion_tokens"],
-        token_num=usage["total_tokens"],
-        response_time=time.perf_counter() - started,
-    )
-    tool_calls = completion["choices"][0]["message"].get("tool_calls") if completion["choices"] else None
-    if tool_calls:
-        out["tool_calls"] = tool_calls
-    return out
+        return failure_result(err, echo, time.perf_counter() - started)
+    return success_result(completion, echo, time.perf_counter() - started)
 
 
 async def acall_api(
@@ -149,22 +73,33 @@ async def acall_api(
     max_tokens: int = 512,
     temperature: float = 0.01,
     top_p: float = 0.9,
-    timeout: float = 30,
+    timeout: float = CALL_API_TIMEOUT_S,
     max_retries: int = 3,
+    *,
+    client: AsyncClient | None = None,
 ) -> dict[str, Any] | list[dict[str, Any]]:
-    """The async form of :func:`call_api` (same arguments, same results)."""
+    """The async form of :func:`call_api` (same arguments, same results).
+
+    ``client``: the pooled HTTP client to call OpenAI-compatible providers through (its
+    owner closes it, see :mod:`llmrouter.utils.http_client`); None opens one for this call
+    (or batch) and closes it before returning.
+    """
     keys = resolve_api_keys(api_keys_env)
     options = {"max_tokens": max_tokens, "temperature": temperature, "top_p": top_p, "timeout": timeout}
-    if not isinstance(request_or_list, list):
-        return await _one(request_or_list, keys, options, max_retries)
-    gate = asyncio.Semaphore(BATCH_CONCURRENCY)
+    requests = request_or_list if isinstance(request_or_list, list) else [request_or_list]
+    async with _client_for(requests, client) as http:
+        if not isinstance(request_or_list, list):
+            return await _one(request_or_list, keys, options, max_retries, http)
+        # gather keeps the order of its arguments, whatever order the calls finish in.
+        return list(await asyncio.gather(*bounded(_one(r, keys, options, max_retries, http) for r in request_or_list)))
 
-    async def bounded(request: dict[str, Any]) -> dict[str, Any]:
-        async with gate:
-            return await _one(request, keys, options, max_retries)
 
-    # gather keeps the order of its arguments, whatever order the calls finish in.
-    return list(await asyncio.gather(*(bounded(r) for r in request_or_list)))
+def _client_for(requests: list[Any], client: AsyncClient | None) -> contextlib.AbstractAsyncContextManager[AsyncClient | None]:
+    """The client to use: the one handed in, else one for this batch, else none for an
+    all-Bedrock batch (LiteLLM brings its own; a new client costs ~0.2 s once per process)."""
+    if client is None and all(isinstance(r, dict) and is_bedrock(r.get("service")) for r in requests):
+        return contextlib.nullcontext()
+    return borrowed_or_own(client)
 
 
 def call_api(
@@ -173,7 +108,7 @@ def call_api(
     max_tokens: int = 512,
     temperature: float = 0.01,
     top_p: float = 0.9,
-    timeout: float = 30,
+    timeout: float = CALL_API_TIMEOUT_S,
     max_retries: int = 3,
 ) -> dict[str, Any] | list[dict[str, Any]]:
     """Call one request or a batch; returns the request dict(s) with the answer added.
@@ -182,31 +117,7 @@ def call_api(
     ``response_time`` and, on failure, ``error`` (the catalog's actionable message).
     A failed request never raises and never sinks the rest of a batch.
     """
-    coro_args = (request_or_list, api_keys_env, max_tokens, temperature, top_p, timeout, max_retries)
+    args = (request_or_list, api_keys_env, max_tokens, temperature, top_p, timeout, max_retries)
 
-    async def run() -> Any:
-        try:
-            return await acall_api(*coro_args)
-        finally:
-            await openai_compat.aclose_clients()
-
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(run())
-    # Called from inside an event loop (a notebook, an async app): run on a private loop.
-    result: list[Any] = []
-    failure: list[BaseException] = []
-
-    def worker() -> None:
-        try:
-            result.append(asyncio.run(run()))
-        except BaseException as exc:  # re-raised in the caller's thread
-            failure.append(exc)
-
-    thread = threading.Thread(target=worker, name="call_api")
-    thread.start()
-    thread.join()
-    if failure:
-        raise failure[0]
-    return result[0]
+    # Handed no client, acall_api opens one on the bridge's private loop and closes it there.
+    return run_sync(lambda: acall_api(*args))

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from llmrouter import errors
+from llmrouter.providers import BEDROCK, BEDROCK_PARAMS
 from llmrouter.utils.chat_call import ChatCall
 from llmrouter.utils.litellm_setup import load_litellm
 from llmrouter.utils.openai_shapes import normalize_chunk, normalize_completion
@@ -22,10 +23,6 @@ from llmrouter.utils.openai_shapes import normalize_chunk, normalize_completion
 __all__ = ["achat", "astream", "history_tools", "litellm_kwargs", "resolve_region"]
 
 log = logging.getLogger("llmrouter.bedrock")
-
-# OpenAI parameters Converse understands (LiteLLM maps them); others are dropped.
-_PARAMS = ("max_tokens", "temperature", "top_p", "stop", "tools", "tool_choice", "response_format", "reasoning_effort")
-
 
 def _require_boto3() -> None:
     try:
@@ -124,7 +121,7 @@ def litellm_kwargs(call: ChatCall, region: str) -> dict[str, Any]:
         kwargs["aws_bedrock_runtime_endpoint"] = call.endpoint
     if call.aws_profile:
         kwargs["aws_profile_name"] = call.aws_profile
-    for key in _PARAMS:
+    for key in BEDROCK_PARAMS:
         if call.params.get(key) is not None:
             kwargs[key] = call.params[key]
     if not kwargs.get("tools"):
@@ -147,7 +144,7 @@ def _prepare(call: ChatCall) -> tuple[Any, str]:
 
 def _fail(exc: BaseException, call: ChatCall) -> errors.GatewayError:
     err = errors.classify(
-        exc, provider="bedrock", model_id=call.model_id, region=call.region, endpoint=endpoint_url(call), timeout_s=call.timeout
+        exc, provider=BEDROCK, model_id=call.model_id, region=call.region, endpoint=endpoint_url(call), timeout_s=call.timeout
     )
     log.warning("bedrock model=%s region=%s failed: %s", call.model_id, call.region, err.code)
     return err

@@ -8,40 +8,21 @@ reduces a conversation to its last turn.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from llmrouter import errors
+from llmrouter.providers import CALL_API_TIMEOUT_S, OPENAI, OPENAI_PARAMS, ProviderKind, provider_kind
 from llmrouter.secrets import register_secret
 
-__all__ = ["ChatCall", "PASSED_PARAMS", "from_request", "is_bedrock_service"]
-
-# Request keys that are OpenAI chat parameters, forwarded to the provider.
-PASSED_PARAMS = (
-    "max_tokens",
-    "max_completion_tokens",
-    "temperature",
-    "top_p",
-    "stop",
-    "tools",
-    "tool_choice",
-    "parallel_tool_calls",
-    "user",
-    "seed",
-    "response_format",
-    "presence_penalty",
-    "frequency_penalty",
-    "reasoning_effort",
-)
-
-
-def is_bedrock_service(service: str | None) -> bool:
-    """``bedrock`` and ``aws``, in any case and spacing, mean AWS Bedrock (config and call_api)."""
-    return (service or "").strip().lower() in ("bedrock", "aws")
+__all__ = ["ChatCall", "from_request"]
 
 
 @dataclass
 class ChatCall:
-    provider: Literal["bedrock", "openai"]
+    """One provider call. Built only by :func:`from_request`, whatever the caller (call_api,
+    the CLI, the server's backend, the Bedrock handler), so every path normalizes alike."""
+
+    provider: ProviderKind
     model_id: str
     messages: list[dict[str, Any]]
     params: dict[str, Any] = field(default_factory=dict)
@@ -49,7 +30,7 @@ class ChatCall:
     region: str | None = None
     aws_profile: str | None = None
     api_keys: tuple[str, ...] = ()
-    timeout: float = 30.0
+    timeout: float = CALL_API_TIMEOUT_S
 
 
 def build_messages(request: dict[str, Any]) -> list[dict[str, Any]]:
@@ -71,32 +52,37 @@ def build_messages(request: dict[str, Any]) -> list[dict[str, Any]]:
 def from_request(
     request: dict[str, Any],
     *,
-    api_keys: tuple[str, ...],
-    max_tokens: int,
-    temperature: float,
-    top_p: float,
-    timeout: float,
+    api_keys: tuple[str, ...] = (),
+    max_tokens: int | None = None,
+    temperature: float | None = None,
+    top_p: float | None = None,
+    timeout: float = CALL_API_TIMEOUT_S,
 ) -> ChatCall:
-    """Normalize one call_api request dict; request-level values override the defaults."""
+    """Normalize one call_api request dict; request-level values override the defaults.
+
+    ``max_tokens``, ``temperature`` and ``top_p`` are defaults (call_api's); ``None`` sends
+    none, leaving the provider's own (the server forwards only what the client set).
+    """
     if not isinstance(request, dict):
         raise errors.bad_request("each call_api request must be a dict")
     model_id = request.get("api_name") or request.get("model_name")
     if not model_id:
         raise errors.bad_request("the request needs `api_name` (the provider's model id) or `model_name`", param="api_name")
-    bedrock = is_bedrock_service(request.get("service"))
-    params: dict[str, Any] = {"max_tokens": max_tokens, "temperature": temperature, "top_p": top_p}
-    for key in PASSED_PARAMS:
+    provider = provider_kind(request.get("service"))
+    defaults = {"max_tokens": max_tokens, "temperature": temperature, "top_p": top_p}
+    params: dict[str, Any] = {key: value for key, value in defaults.items() if value is not None}
+    for key in OPENAI_PARAMS:
         if request.get(key) is not None:
             params[key] = request[key]
     if "max_completion_tokens" in params:
         params["max_tokens"] = params.pop("max_completion_tokens")
     endpoint = request.get("api_endpoint") or None
-    if not bedrock and not endpoint:
+    if provider == OPENAI and not endpoint:
         raise errors.bad_request("the request needs `api_endpoint` (an OpenAI-compatible base URL)", param="api_endpoint")
     own_key = request.get("api_key")
     register_secret(own_key)
     return ChatCall(
-        provider="bedrock" if bedrock else "openai",
+        provider=provider,
         model_id=str(model_id),
         messages=build_messages(request),
         params=params,

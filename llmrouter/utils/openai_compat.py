@@ -1,58 +1,34 @@
 """OpenAI-compatible providers (NVIDIA NIM, OpenAI, Together, vLLM...) by direct HTTP.
 
-No LiteLLM here: this is the fast path. One pooled ``httpx2.AsyncClient`` per event loop
-(call_api runs a fresh loop per call; the server runs one loop), keys rotated per call.
+No LiteLLM here: this is the fast path. Calls go through the ``httpx2.AsyncClient`` they
+are handed (:mod:`llmrouter.utils.http_client`: the server's lifespan, the CLI command or
+call_api's bridge owns it); keys are rotated per call.
 """
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import logging
 import threading
-import weakref
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
-# httpx2 (pydantic's maintained fork of httpx, already required by the openai SDK that
-# LiteLLM depends on) rather than httpx 0.28: httpcore 1.0's pool rescans every connection
-# for every queued request, which cost more than half the gateway's CPU at concurrency 100
-# (see docs/benchmark.md). Same API, and vcrpy records and replays it.
-import httpx2 as httpx
+import httpx2 as httpx  # why httpx2: see llmrouter.utils.http_client
 import orjson
 
 from llmrouter import errors
+from llmrouter.providers import DEFAULT_TIMEOUT_S, OPENAI_COMPATIBLE
 from llmrouter.utils.chat_call import ChatCall
+from llmrouter.utils.http_client import pooled_client
 from llmrouter.utils.openai_shapes import normalize_completion
 
-__all__ = ["achat", "astream", "aclose_clients", "get_client"]
+__all__ = ["achat", "astream", "next_key"]
 
 log = logging.getLogger("llmrouter.openai_compat")
 
-_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient]" = weakref.WeakKeyDictionary()
 _rotations: dict[tuple[str, ...], "itertools.cycle[str]"] = {}
 _rotation_lock = threading.Lock()
-
-
-def get_client() -> httpx.AsyncClient:
-    """The pooled client of the running event loop."""
-    loop = asyncio.get_running_loop()
-    client = _clients.get(loop)
-    if client is None or client.is_closed:
-        client = httpx.AsyncClient(
-            timeout=httpx.Timeout(60.0, connect=10.0),
-            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200),
-            http2=False,
-        )
-        _clients[loop] = client
-    return client
-
-
-async def aclose_clients() -> None:
-    loop = asyncio.get_running_loop()
-    client = _clients.pop(loop, None)
-    if client is not None:
-        await client.aclose()
 
 
 def next_key(keys: tuple[str, ...]) -> str | None:
@@ -95,23 +71,27 @@ def _http_error(call: ChatCall, status: int, body: bytes, headers: httpx.Headers
     except orjson.JSONDecodeError:
         detail = body[:200].decode("utf-8", "replace")
     if status in (401, 403):
-        return errors.upstream_auth_failed(call.model_id, "OpenAI-compatible", detail)
+        return errors.upstream_auth_failed(call.model_id, OPENAI_COMPATIBLE, detail)
     if status == 429:
         after = errors.parse_retry_after(headers.get("retry-after"))
-        return errors.throttled(call.model_id, None, "OpenAI-compatible", after)
-    return errors.upstream_error(call.model_id, "OpenAI-compatible", status, detail)
+        return errors.throttled(call.model_id, None, OPENAI_COMPATIBLE, after)
+    return errors.upstream_error(call.model_id, OPENAI_COMPATIBLE, status, detail)
 
 
 def _fail(exc: Exception, call: ChatCall) -> errors.GatewayError:
     return errors.classify(
-        exc, provider="OpenAI-compatible", model_id=call.model_id, endpoint=_url(call), timeout_s=call.timeout
+        exc, provider=OPENAI_COMPATIBLE, model_id=call.model_id, endpoint=_url(call), timeout_s=call.timeout
     )
 
 
-async def achat(call: ChatCall) -> dict[str, Any]:
+async def achat(call: ChatCall, client: httpx.AsyncClient | None = None) -> dict[str, Any]:
+    """One call as a normalized ``chat.completion`` dict, through ``client`` (or a client of its own)."""
+    if client is None:
+        async with pooled_client() as own:
+            return await achat(call, own)
     url, headers, body = _request(call, stream=False)
     try:
-        response = await get_client().post(url, content=body, headers=headers, timeout=call.timeout)
+        response = await client.post(url, content=body, headers=headers, timeout=call.timeout)
     except Exception as exc:  # httpx errors, and replay's "not recorded"
         raise _fail(exc, call) from None
     if response.status_code >= 400:
@@ -119,9 +99,9 @@ async def achat(call: ChatCall) -> dict[str, Any]:
     try:
         data = orjson.loads(response.content)
     except orjson.JSONDecodeError:
-        raise errors.upstream_error(call.model_id, "OpenAI-compatible", 502, "the answer was not JSON") from None
+        raise errors.upstream_error(call.model_id, OPENAI_COMPATIBLE, 502, "the answer was not JSON") from None
     if not _is_openai_shaped(data):
-        raise errors.upstream_error(call.model_id, "OpenAI-compatible", 502, "the answer was not a chat.completion")
+        raise errors.upstream_error(call.model_id, OPENAI_COMPATIBLE, 502, "the answer was not a chat.completion")
     return normalize_completion(data)
 
 
@@ -137,10 +117,16 @@ def _is_openai_shaped(data: Any) -> bool:
     )
 
 
-async def astream(call: ChatCall) -> AsyncIterator[dict[str, Any]]:
-    """Parsed ``chat.completion.chunk`` dicts, relayed as the provider sends them."""
+async def astream(call: ChatCall, client: httpx.AsyncClient | None = None) -> AsyncIterator[dict[str, Any]]:
+    """Parsed ``chat.completion.chunk`` dicts, relayed as the provider sends them, through
+    ``client`` (or a client of its own)."""
+    if client is None:
+        # aclosing: a consumer that stops early closes the upstream stream before the client.
+        async with pooled_client() as own, aclosing(astream(call, own)) as chunks:
+            async for chunk in chunks:
+                yield chunk
+        return
     url, headers, body = _request(call, stream=True)
-    client = get_client()
     finished = False  # a finish_reason was seen: the answer is complete even without [DONE]
     try:
         async with client.stream("POST", url, content=body, headers=headers, timeout=call.timeout) as response:
@@ -155,16 +141,16 @@ async def astream(call: ChatCall) -> AsyncIterator[dict[str, Any]]:
                 try:
                     chunk = orjson.loads(payload)
                 except orjson.JSONDecodeError:
-                    raise errors.upstream_error(call.model_id, "OpenAI-compatible", 502, "a stream event was not JSON") from None
+                    raise errors.upstream_error(call.model_id, OPENAI_COMPATIBLE, 502, "a stream event was not JSON") from None
                 if isinstance(chunk, dict) and "error" in chunk:
                     err = chunk["error"] if isinstance(chunk["error"], dict) else {"message": str(chunk["error"])}
-                    raise errors.upstream_error(call.model_id, "OpenAI-compatible", 502, str(err.get("message", "")))
+                    raise errors.upstream_error(call.model_id, OPENAI_COMPATIBLE, 502, str(err.get("message", "")))
                 if not _is_openai_shaped(chunk):
-                    raise errors.upstream_error(call.model_id, "OpenAI-compatible", 502, "a stream event was not a chat.completion.chunk")
+                    raise errors.upstream_error(call.model_id, OPENAI_COMPATIBLE, 502, "a stream event was not a chat.completion.chunk")
                 finished = finished or any(c.get("finish_reason") for c in chunk.get("choices") or ())
                 yield chunk
         if not finished:  # the body ended cleanly, but neither [DONE] nor a finish_reason came
-            raise errors.upstream_interrupted(call.model_id, "OpenAI-compatible", "the stream ended without a finish_reason or [DONE]")
+            raise errors.upstream_interrupted(call.model_id, OPENAI_COMPATIBLE, "the stream ended without a finish_reason or [DONE]")
     except errors.GatewayError:
         raise
     except Exception as exc:  # httpx errors, and replay's "not recorded"

@@ -7,8 +7,8 @@ import itertools
 import random as _random
 from collections.abc import Mapping, Sequence
 
+from llmrouter.routing.request import RoutedRequest
 from llmrouter.state import StateStore, pool_name
-from openclaw_litellm.schemas import ChatRequest
 
 __all__ = ["First", "RoundRobin", "WeightedRandom"]
 
@@ -21,7 +21,7 @@ class First:
     def __init__(self, pool: Sequence[str]) -> None:
         self.model = pool[0]
 
-    async def choose(self, request: ChatRequest) -> str:
+    async def choose(self, request: RoutedRequest) -> str:
         return self.model
 
 
@@ -40,7 +40,7 @@ class WeightedRandom:
         self.total = self.cumulative[-1]
         self.rng = rng or _random.Random()
 
-    async def choose(self, request: ChatRequest) -> str:
+    async def choose(self, request: RoutedRequest) -> str:
         # bisect on one uniform draw: O(log n), and the same draw always gives the same model.
         return self.names[bisect.bisect_right(self.cumulative, self.rng.random() * self.total)]
 
@@ -61,6 +61,6 @@ class RoundRobin:
         self.pool = pool_name(self.names)
         self._counter = itertools.count()
 
-    async def choose(self, request: ChatRequest) -> str:
+    async def choose(self, request: RoutedRequest) -> str:
         turn = next(self._counter) if self.store is None else await self.store.next_turn(self.pool)
         return self.names[turn % len(self.names)]

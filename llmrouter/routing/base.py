@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from openclaw_litellm.schemas import ChatRequest, Message
+from llmrouter.routing.request import RoutedMessage, RoutedRequest
 
 __all__ = ["Strategy", "last_user_text", "message_text"]
 
@@ -18,10 +18,10 @@ class Strategy(Protocol):
 
     name: str
 
-    async def choose(self, request: ChatRequest) -> str: ...
+    async def choose(self, request: RoutedRequest) -> str: ...
 
 
-def message_text(message: Message) -> str:
+def message_text(message: RoutedMessage) -> str:
     """The text a message carries: its string content, or its text parts joined by newlines."""
     content = message.content
     if content is None:
@@ -31,7 +31,7 @@ def message_text(message: Message) -> str:
     return "\n".join(str(part.get("text") or "") for part in content if part.get("type") == "text")
 
 
-def last_user_text(request: ChatRequest) -> str:
+def last_user_text(request: RoutedRequest) -> str:
     """The text of the last ``user`` message ("" if there is none).
 
     Routing looks at what the user wrote last, never at earlier turns, system prompts or tool

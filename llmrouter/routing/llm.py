@@ -19,9 +19,9 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from openclaw_litellm.config import LLMConfig
-from openclaw_litellm.routing.base import last_user_text
-from openclaw_litellm.schemas import ChatRequest
+from llmrouter.config import LLMConfig
+from llmrouter.routing.base import last_user_text
+from llmrouter.routing.request import RoutedRequest
 
 __all__ = ["LLMChooser", "MAX_QUERY_CHARS", "build_prompt", "parse_choice"]
 
@@ -63,7 +63,7 @@ def guard(text: str) -> str:
     return text
 
 
-def build_prompt(request: ChatRequest, catalog: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
+def build_prompt(request: RoutedRequest, catalog: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
     """The router model's messages for ``request``: system (the catalog), user (the quote)."""
     lines = "\n".join(f"- {name}: {description or name}" for name, description in catalog)
     names = ", ".join(name for name, _ in catalog)
@@ -104,7 +104,7 @@ class LLMChooser:
         self.backend: Completer | None = None  # bound by the ChatService that owns the router
         self.params = {"max_tokens": 16, "temperature": 0.0}
 
-    async def choose(self, request: ChatRequest) -> str:
+    async def choose(self, request: RoutedRequest) -> str:
         if self.backend is None:
             return self._fallback("no backend is bound to the router")
         messages = build_prompt(request, self.catalog)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from llmrouter.utils.chat_call import is_bedrock_service
+from llmrouter import providers
 
 if TYPE_CHECKING:
     from llmrouter.limits import GatewayKey
@@ -79,7 +79,7 @@ class ServeConfig(_Strict):
     port: int = Field(8000, ge=0, le=65535)
     show_model_prefix: bool = False
     # Seconds an upstream call may take before the catalog's timeout error.
-    timeout: float = Field(60.0, gt=0)
+    timeout: float = Field(providers.DEFAULT_TIMEOUT_S, gt=0)
     # Largest accepted request body, in bytes (OpenClaw's first request is ~36 KB).
     max_body_bytes: int = Field(4 * 1024 * 1024, gt=0)
     # Keys clients must present (Bearer or x-api-key); empty: no authentication. Each entry a
@@ -146,7 +146,7 @@ class StateConfig(_Strict):
         return value
 
 
-# Names ``router.strategy`` accepts; openclaw_litellm.routing implements one class per name.
+# Names ``router.strategy`` accepts; llmrouter.routing implements one class per name.
 ROUTER_STRATEGIES = ("first", "random", "round_robin", "rules", "llm", "cost")
 
 
@@ -265,12 +265,12 @@ class LLMConfig(_Strict):
 
     @property
     def is_bedrock(self) -> bool:
-        return is_bedrock_service(self.provider)
+        return providers.is_bedrock(self.provider)
 
     @property
     def provider_label(self) -> str:
         """The provider as the error catalog names it: ``bedrock`` or ``OpenAI-compatible``."""
-        return "bedrock" if self.is_bedrock else "OpenAI-compatible"
+        return providers.provider_label(self.provider)
 
     @field_validator("aws_region")
     @classmethod
@@ -289,7 +289,7 @@ class LLMConfig(_Strict):
             default = DEFAULT_BASE_URLS.get(self.provider.strip().lower())
             if default is None:
                 raise ValueError(
-                    f"provider '{self.provider}' is OpenAI-compatible and needs `base_url` "
+                    f"provider '{self.provider}' is {providers.OPENAI_COMPATIBLE} and needs `base_url` "
                     "(for example http://127.0.0.1:8001/v1)"
                 )
             self.base_url = default

@@ -23,8 +23,8 @@ from collections.abc import Mapping, Sequence
 
 import orjson
 
-from openclaw_litellm.config import LLMConfig
-from openclaw_litellm.schemas import ChatRequest
+from llmrouter.config import LLMConfig
+from llmrouter.routing.request import RoutedRequest
 
 __all__ = ["Cheapest", "estimate_prompt_tokens"]
 
@@ -34,7 +34,7 @@ TOKENS_PER_IMAGE = 1000
 DEFAULT_OUTPUT_TOKENS = 512
 
 
-def estimate_prompt_tokens(request: ChatRequest) -> int:
+def estimate_prompt_tokens(request: RoutedRequest) -> int:
     chars = 0
     tokens = 0
     for message in request.messages:
@@ -65,7 +65,7 @@ class Cheapest:
         self.models = [(name, llms[name]) for name in pool]
         self.largest = max(self.models, key=lambda m: m[1].context_limit or 0)[0]
 
-    async def choose(self, request: ChatRequest) -> str:
+    async def choose(self, request: RoutedRequest) -> str:
         prompt = estimate_prompt_tokens(request)
         asked = request.max_tokens or request.max_completion_tokens
         best: str | None = None

@@ -3,7 +3,7 @@
 Pure functions, no I/O and no heavy imports, shared by the server and the CLI:
 
 - :func:`call_request`: the ``call_api`` request dict (``llmrouter infer`` / ``chat``);
-- :func:`chat_call`: the normalized :class:`ChatCall` for the direct-HTTP path;
+- :func:`chat_call`: the normalized :class:`ChatCall` (through the same ``call_api`` request);
 - :func:`litellm_params`: ``litellm.acompletion`` arguments for the Bedrock custom provider.
 """
 
@@ -12,9 +12,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from llmrouter.config import LLMConfig, OpenClawConfig
+from llmrouter.providers import BEDROCK
 from llmrouter.secrets import register_secret
-from llmrouter.utils.chat_call import ChatCall
-from openclaw_litellm.config import LLMConfig, OpenClawConfig
+from llmrouter.utils.chat_call import ChatCall, from_request
 
 __all__ = ["BEDROCK_CUSTOM_PROVIDER", "api_keys_for", "call_request", "chat_call", "litellm_params", "register_config_secrets"]
 
@@ -60,7 +61,7 @@ def call_request(name: str, llm: LLMConfig, config: OpenClawConfig) -> dict[str,
     request: dict[str, Any] = {
         "model_name": name,
         "api_name": llm.model,
-        "service": "bedrock" if llm.is_bedrock else llm.provider,
+        "service": BEDROCK if llm.is_bedrock else llm.provider,
         "api_endpoint": llm.base_url,
     }
     if llm.is_bedrock:
@@ -71,16 +72,15 @@ def call_request(name: str, llm: LLMConfig, config: OpenClawConfig) -> dict[str,
 
 
 def chat_call(llm: LLMConfig, config: OpenClawConfig, messages: list[dict[str, Any]], params: dict[str, Any], timeout: float) -> ChatCall:
-    """The direct-HTTP call for an OpenAI-compatible model."""
-    return ChatCall(
-        provider="openai",
-        model_id=llm.model,
-        messages=messages,
-        params=params,
-        endpoint=llm.base_url,
-        api_keys=api_keys_for(llm, config),
-        timeout=llm.timeout or timeout,
-    )
+    """The call for ``messages`` to this model, with ``params`` (OpenAI parameters) as given.
+
+    It goes through :func:`call_request` and :func:`~llmrouter.utils.chat_call.from_request`,
+    the path the CLI takes, so the server and the CLI build a call alike.
+    """
+    request = call_request(llm.model, llm, config)
+    request.update(params)
+    request["messages"] = messages
+    return from_request(request, api_keys=api_keys_for(llm, config), timeout=llm.timeout or timeout)
 
 
 def litellm_params(llm: LLMConfig, timeout: float) -> dict[str, Any]:

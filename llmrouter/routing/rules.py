@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from openclaw_litellm.config import RoutingRule
-from openclaw_litellm.routing.base import last_user_text
-from openclaw_litellm.schemas import ChatRequest
+from llmrouter.config import RoutingRule
+from llmrouter.routing.base import last_user_text
+from llmrouter.routing.request import RoutedRequest
 
 __all__ = ["Rules"]
 
@@ -14,7 +14,7 @@ __all__ = ["Rules"]
 class Rules:
     """Keywords match as case-insensitive substrings ("code" matches "Decode this"), in rule
     order; with no match, ``default``. Only the last user message is read (see
-    :func:`~openclaw_litellm.routing.base.last_user_text`)."""
+    :func:`~llmrouter.routing.base.last_user_text`)."""
 
     name = "rules"
 
@@ -22,7 +22,7 @@ class Rules:
         self.rules = [(tuple(k.casefold() for k in rule.keywords), rule.model) for rule in rules]
         self.default = default
 
-    async def choose(self, request: ChatRequest) -> str:
+    async def choose(self, request: RoutedRequest) -> str:
         text = last_user_text(request).casefold()
         if text:
             for keywords, model in self.rules:

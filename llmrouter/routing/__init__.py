@@ -1,7 +1,7 @@
 """Model selection: a request's ``model`` to the ordered models to try.
 
 ``model: "auto"`` goes to the configured strategy (``router.strategy``), one class per
-strategy behind the :class:`~openclaw_litellm.routing.base.Strategy` seam:
+strategy behind the :class:`~llmrouter.routing.base.Strategy` seam:
 
 ===============  ==========================================================================
 ``first``        the first model of the pool (default)
@@ -14,7 +14,7 @@ strategy behind the :class:`~openclaw_litellm.routing.base.Strategy` seam:
 
 A configured model name is served by that model. Either way ``router.fallback_models``
 follow, in order and without repeats; what to do when a model fails is the job of
-:mod:`openclaw_litellm.completions`.
+:mod:`openclaw_litellm.completions` (the server).
 """
 
 from __future__ import annotations
@@ -23,16 +23,16 @@ import random
 from collections.abc import Callable
 
 from llmrouter import errors
+from llmrouter.config import ROUTER_STRATEGIES, LLMConfig, OpenClawConfig
+from llmrouter.routing.base import Strategy, last_user_text
+from llmrouter.routing.cost import Cheapest
+from llmrouter.routing.llm import Completer, LLMChooser
+from llmrouter.routing.request import RoutedRequest
+from llmrouter.routing.rules import Rules
+from llmrouter.routing.simple import First, RoundRobin, WeightedRandom
 from llmrouter.state import StateStore
-from openclaw_litellm.config import ROUTER_STRATEGIES, LLMConfig, OpenClawConfig
-from openclaw_litellm.routing.base import Strategy, last_user_text
-from openclaw_litellm.routing.cost import Cheapest
-from openclaw_litellm.routing.llm import Completer, LLMChooser
-from openclaw_litellm.routing.rules import Rules
-from openclaw_litellm.routing.simple import First, RoundRobin, WeightedRandom
-from openclaw_litellm.schemas import ChatRequest
 
-__all__ = ["AUTO", "Candidates", "Router", "STRATEGIES", "Strategy", "build_strategy", "last_user_text"]
+__all__ = ["AUTO", "Candidates", "RoutedRequest", "Router", "STRATEGIES", "Strategy", "build_strategy", "last_user_text"]
 
 AUTO = "auto"
 
@@ -84,7 +84,7 @@ class Router:
         if isinstance(self.strategy, LLMChooser):
             self.strategy.backend = backend
 
-    async def select(self, request: ChatRequest) -> Candidates:
+    async def select(self, request: RoutedRequest) -> Candidates:
         model = request.model
         if model == AUTO:
             model = await self.strategy.choose(request)
