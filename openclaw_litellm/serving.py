@@ -29,11 +29,10 @@ log = logging.getLogger("openclaw.server")
 
 
 class GatewayServer(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, app: ReloadableApp, drain: Drain, drain_timeout: float) -> None:
+    def __init__(self, config: uvicorn.Config, app: ReloadableApp, drain: Drain) -> None:
         super().__init__(config)
         self.gateway = app
         self.drain = drain
-        self.drain_timeout = drain_timeout
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[object]] = set()
 
@@ -69,13 +68,14 @@ class GatewayServer(uvicorn.Server):
 
     async def _drain(self) -> None:
         started = time.monotonic()
-        log.info("SIGTERM: draining (%d request(s) in flight, up to %g s); /health/ready is 503", self.drain.active, self.drain_timeout)
+        timeout = self.gateway.config.serve.drain_timeout  # the current config's (after reloads)
+        log.info("SIGTERM: draining (%d request(s) in flight, up to %g s); /health/ready is 503", self.drain.active, timeout)
         for server in getattr(self, "servers", ()):
             server.close()  # stop accepting; open connections stay
-        while self.drain.active > 0 and time.monotonic() - started < self.drain_timeout:
+        while self.drain.active > 0 and time.monotonic() - started < timeout:
             await asyncio.sleep(0.05)
         if self.drain.active:
-            log.warning("drain timeout of %g s reached with %d request(s) still in flight; closing them", self.drain_timeout, self.drain.active)
+            log.warning("drain timeout of %g s reached with %d request(s) still in flight; closing them", timeout, self.drain.active)
         else:
             log.info("drained in %.2f s", time.monotonic() - started)
         self.should_exit = True

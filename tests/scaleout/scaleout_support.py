@@ -86,3 +86,98 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     server.start()
     yield server
     server.kill()
+
+
+# --- real `llmrouter serve` processes ----------------------------------------------------------
+
+READY_DEADLINE_S = 30.0
+
+
+def llmrouter_command() -> list[str]:
+    import sys
+
+    script = Path(sys.executable).with_name("llmrouter")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "llmrouter"]
+
+
+class Gateway:
+    """One ``llmrouter serve`` process on a free loopback port, its log in a file."""
+
+    def __init__(self, workdir: Path, name: str, config_text: str, *args: str) -> None:
+        import os
+
+        self.config = workdir / f"{name}.yaml"
+        self.config.write_text(config_text)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = workdir / f"{name}.log"
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
+        self.proc = subprocess.Popen(
+            [*llmrouter_command(), "serve", "--config", str(self.config), "--port", str(self.port), *args],
+            cwd=Path(__file__).resolve().parents[2], env=env, stdout=self.log.open("wb"), stderr=subprocess.STDOUT,
+        )
+
+    def wait_ready(self) -> "Gateway":
+        import httpx
+
+        deadline = time.monotonic() + READY_DEADLINE_S
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                pytest.fail(f"llmrouter serve exited with {self.proc.returncode}:\n{self.log.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/health/ready", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        pytest.fail(f"not ready within {READY_DEADLINE_S} s:\n{self.log.read_text()}")
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_log(self, needle: str, timeout: float = 10.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.log_text()
+            if needle in text:
+                return text
+            time.sleep(0.05)
+        pytest.fail(f"{needle!r} not in the log within {timeout} s:\n{self.log_text()}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+@pytest.fixture
+def gateways(tmp_path: Path) -> Iterator:
+    """``gateways(name, config_text, *args) -> Gateway`` (started, not yet ready); killed after."""
+    started: list[Gateway] = []
+
+    def start(name: str, config_text: str, *args: str) -> Gateway:
+        started.append(Gateway(tmp_path, name, config_text, *args))
+        return started[-1]
+
+    yield start
+    for gateway in started:
+        gateway.stop()
+
+
+def loopback_route(request):  # noqa: ANN001, ANN201 - UpstreamRequest -> StubReply
+    """An OpenAI-compatible upstream whose answer names the model it was asked for.
+
+    ``down-*`` models answer 503; ``slow-*`` stream ten pieces 0.1 s apart. Usage is always
+    (3 prompt, 5 completion) tokens.
+    """
+    from loopback import StubReply, openai_completion_body, openai_sse_parts
+
+    body = request.json()
+    model = body.get("model", "?")
+    if model.startswith("down"):
+        return StubReply(status=503, body={"error": {"message": "overloaded"}})
+    if body.get("stream"):
+        pieces = [f"{model} ", *(f"part{i} " for i in range(9))] if model.startswith("slow") else [f"answer from {model}"]
+        return StubReply(headers={"content-type": "text/event-stream"}, parts=openai_sse_parts(pieces, model),
+                         interval=0.1 if model.startswith("slow") else 0.0)
+    return StubReply(headers={"content-type": "application/json"}, body=openai_completion_body(f"answer from {model}", model))
