@@ -14,6 +14,7 @@ balancer stops sending; answers carry ``connection: close`` so keep-alive client
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 import uuid
@@ -107,7 +108,7 @@ class ObservabilityMiddleware:
             access_log.info("request", extra={"fields": {
                 "request_id": context.request_id, "method": scope.get("method", "WS"), "path": scope.get("path"),
                 "status": status, "model": model, "attempts": context.attempts,
-                "duration_ms": round(seconds * 1000, 2), "key": key, "client": (scope.get("client") or ("",))[0],
+                "duration_ms": round(seconds * 1000, 2), "key": key, "client": (scope.get("client") or ("",))[0], "pid": os.getpid(),
             }})
         else:
             access_log.debug(

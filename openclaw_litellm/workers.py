@@ -1,7 +1,10 @@
 """``serve.workers: N``: N gateway processes on one port, under a small supervisor.
 
-The supervisor binds the port once and starts N worker processes that accept on the same
-socket (the kernel spreads connections), each running :func:`openclaw_litellm.server.serve_one`.
+Each of the N worker processes listens on the port with its own ``SO_REUSEPORT`` socket, so
+the kernel spreads new connections evenly over them (one shared accept queue would let one
+busy worker's event loop grab a burst of them). Each worker runs
+:func:`openclaw_litellm.server.serve_one`; the supervisor holds a bound socket on the port so
+that starting a second gateway on it fails at once.
 Workers share state through the state store (``state.redis_url``; without it each has its
 own, and the log says so) and metrics through prometheus_client's multiprocess mode, in a
 directory made here before any worker imports prometheus_client.
@@ -32,17 +35,18 @@ POLL_S = 0.1
 RESPAWN_DELAY_S = 1.0
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def _bind(host: str, port: int, listen: bool) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
-    sock.listen(2048)
-    sock.set_inheritable(True)
+    if listen:
+        sock.listen(2048)
     return sock
 
 
-def _worker(args: argparse.Namespace, sock: socket.socket) -> None:
+def _worker(args: argparse.Namespace, host: str, port: int) -> None:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until the server's own handler is in place
     from llmrouter.recording import recording
     from openclaw_litellm.server import serve_one, setup_logging
@@ -50,6 +54,7 @@ def _worker(args: argparse.Namespace, sock: socket.socket) -> None:
 
     config = OpenClawConfig.from_yaml(args.config)
     setup_logging(args.log_level, config.serve.log_format)
+    sock = _bind(host, port, listen=True)
     with recording(None, args.replay, args.match_body):
         serve_one(args, config, sockets=[sock])
 
@@ -68,12 +73,16 @@ def supervise(args: argparse.Namespace, config: Any, host: str, port: int) -> in
     if not getattr(getattr(config, "state", None), "redis_url", None):
         log.warning("serve.workers: %d without state.redis_url: each worker keeps its own rate limits, "
                     "cooldowns and round robin (set state.redis_url to share them)", config.serve.workers)
-    sock = _bind(host, port)
+    try:
+        sock = _bind(host, port, listen=False)  # held, not listening: the port is ours
+    except OSError as exc:
+        log.error("cannot bind %s:%d: %s", host, port, exc.strerror or exc)
+        return 2
     context = multiprocessing.get_context("spawn")
     workers: list[Any] = []
 
     def start() -> Any:
-        process = context.Process(target=_worker, args=(args, sock), name="llmrouter-worker", daemon=False)
+        process = context.Process(target=_worker, args=(args, host, port), name="llmrouter-worker", daemon=False)
         process.start()
         return process
 
