@@ -98,6 +98,9 @@ class ChatService:
         self.backoff = policy.retry_backoff
         self.deadline = policy.deadline
         store = store if store is not None else LocalStore()
+        # In process the reads are instant: running them as tasks would only add overhead.
+        self.concurrent_reads = not isinstance(store, LocalStore)
+        self.names = list(router.config.llms)
         self.cooldowns = Cooldowns(policy.cooldown_after, policy.cooldown, store)
         llms = router.config.llms
         self.accounting = Accounting(store, llms, {"auto", *llms})
@@ -105,8 +108,7 @@ class ChatService:
         router.bind(backend)  # the `llm` strategy asks its router model through this backend
 
     async def complete(self, request: ChatRequest) -> Served:
-        await self.accounting.admit(request.model)
-        candidates = await self.router.select(request)
+        candidates = await self._open(request)
         messages, params = request.messages_as_dicts(), request.provider_params()
 
         def call(name: str, llm: LLMConfig) -> Awaitable[dict[str, Any]]:
@@ -117,8 +119,7 @@ class ChatService:
         return Served(name, attempts, shape_completion(body, name, self.prefix))
 
     async def stream(self, request: ChatRequest) -> StreamServed:
-        await self.accounting.admit(request.model)
-        candidates = await self.router.select(request)
+        candidates = await self._open(request)
         messages, params = request.messages_as_dicts(), request.provider_params()
 
         async def call(name: str, llm: LLMConfig) -> tuple[list[Chunk], AsyncIterator[Chunk]]:
@@ -137,11 +138,27 @@ class ChatService:
 
     # --- the retry / fallback loop -------------------------------------------------------------
 
+    async def _open(self, request: ChatRequest) -> Candidates:
+        """The caller's admission, the routing choice and the models' health, then the candidates
+        in the order to try them. With a shared store the three reads go out together: a request
+        waits for one round trip to Redis, not three (a refused request may advance the
+        round-robin rotation by one; nothing else is spent)."""
+        admit = self.accounting.admit(request.model)
+        select = self.router.select(request)
+        health = self.cooldowns.marks(self.names)
+        if self.concurrent_reads:
+            _, candidates, marks = await asyncio.gather(admit, select, health)
+        else:
+            await admit
+            candidates = await select
+            marks = await health
+        return self.cooldowns.arrange(candidates, marks)
+
     async def _attempt(self, candidates: Candidates, call: Callable[[str, LLMConfig], Awaitable[T]]) -> tuple[str, int, T]:
         """``(model, attempts, result)`` of the first attempt that succeeds, else the last error."""
         clock = self.clock
         deadline = clock.now() + self.deadline
-        ordered = await self.cooldowns.order(candidates)
+        ordered = candidates
         attempts = 0
         last: errors.GatewayError | None = None
         for index, (name, llm) in enumerate(ordered):

@@ -39,7 +39,10 @@ class Cooldowns:
 
     async def order(self, candidates: Sequence[T]) -> Sequence[T]:
         """``(name, ...)`` candidates with cooling ones moved to the end (order kept otherwise)."""
-        names = [c[0] for c in candidates]
+        return self.arrange(candidates, await self.marks([c[0] for c in candidates]))
+
+    async def marks(self, names: Sequence[str]) -> dict[str, bool]:
+        """Those of ``names`` with failures on record, True for those cooling (one store read)."""
         marks = await self.store.failures(names)
         if marks or self._on_record:
             for name in names:
@@ -49,6 +52,11 @@ class Cooldowns:
                 else:
                     self._on_record.add(name)
                 metrics.COOLDOWN.labels(name).set(1 if cooling else 0)
+        return marks
+
+    @staticmethod
+    def arrange(candidates: Sequence[T], marks: dict[str, bool]) -> Sequence[T]:
+        """``candidates`` with those ``marks`` says are cooling moved to the end."""
         if not any(marks.values()):
             return candidates
         return [c for c in candidates if not marks.get(c[0])] + [c for c in candidates if marks.get(c[0])]
