@@ -11,13 +11,14 @@ import difflib
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from llmrouter import providers
+
+from llmrouter.limits import ApiKeyEntry
+from llmrouter.state import StateConfig
 
 if TYPE_CHECKING:
     from llmrouter.limits import GatewayKey
@@ -53,25 +54,6 @@ class ConfigError(ValueError):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-
-class ApiKeyEntry(_Strict):
-    """A gateway key with limits (``serve.api_keys`` entries may also be plain strings)."""
-
-    key: str
-    rpm: int | None = Field(None, ge=1)         # requests per minute (sliding)
-    tpm: int | None = Field(None, ge=1)         # tokens per minute (sliding; from answers' usage)
-    budget_usd: float | None = Field(None, ge=0)  # spend per budget_period, at the models' prices
-    budget_period: str = "30d"                  # 1h, 1d, 30d...: periods aligned on 00:00 UTC
-    models: list[str] | None = None             # allow-list of names under `llms` (and `auto`)
-
-    @field_validator("budget_period")
-    @classmethod
-    def _period(cls, value: str) -> str:
-        from llmrouter.limits import parse_period
-
-        parse_period(value)
-        return value
 
 
 class ServeConfig(_Strict):
@@ -126,24 +108,6 @@ class ServeConfig(_Strict):
     def key_secrets(self) -> list[str]:
         """Every configured key in clear, for the log redaction and nothing else."""
         return [entry if isinstance(entry, str) else entry.key for entry in self.api_keys]
-
-
-class StateConfig(_Strict):
-    """``state:``: where what requests share lives (docs/deploy.md)."""
-
-    # redis://[:password@]host:6379/0 (rediss:// for TLS, unix:///path.sock); unset: in process.
-    redis_url: str | None = None
-    # Namespace of every key, so several gateways can share one Redis without sharing state.
-    prefix: str = "llmrouter:"
-
-    @field_validator("redis_url")
-    @classmethod
-    def _redis_scheme(cls, value: str | None) -> str | None:
-        if value is None or value == "":
-            return None
-        if not value.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError("must start with redis://, rediss:// or unix:// (for example redis://127.0.0.1:6379/0)")
-        return value
 
 
 # Names ``router.strategy`` accepts; llmrouter.routing implements one class per name.

@@ -18,11 +18,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
 from llmrouter import errors
 from llmrouter.pricing import Priced, usage_cost
 from llmrouter.state import KeyLimits, StateStore, key_id
 
-__all__ = ["GatewayKey", "KeyRing", "Limiter", "parse_period", "usage_tokens"]
+__all__ = ["ApiKeyEntry", "GatewayKey", "KeyRing", "Limiter", "parse_period", "usage_tokens"]
 
 _PERIOD = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -40,6 +42,25 @@ def parse_period(text: str | int) -> int:
     if seconds <= 0:
         raise ValueError(f"'{text}' is not a positive period")
     return seconds
+
+
+class ApiKeyEntry(BaseModel):
+    """A gateway key with limits, as ``serve.api_keys`` writes it (entries may also be plain strings)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key: str
+    rpm: int | None = Field(None, ge=1)         # requests per minute (sliding)
+    tpm: int | None = Field(None, ge=1)         # tokens per minute (sliding; from answers' usage)
+    budget_usd: float | None = Field(None, ge=0)  # spend per budget_period, at the models' prices
+    budget_period: str = "30d"                  # 1h, 1d, 30d...: periods aligned on 00:00 UTC
+    models: list[str] | None = None             # allow-list of names under `llms` (and `auto`)
+
+    @field_validator("budget_period")
+    @classmethod
+    def _period(cls, value: str) -> str:
+        parse_period(value)
+        return value
 
 
 @dataclass(frozen=True)

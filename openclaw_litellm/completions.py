@@ -143,15 +143,13 @@ class ChatService:
         in the order to try them. With a shared store the three reads go out together: a request
         waits for one round trip to Redis, not three (a refused request may advance the
         round-robin rotation by one; nothing else is spent)."""
-        admit = self.accounting.admit(request.model)
-        select = self.router.select(request)
-        health = self.cooldowns.marks(self.names)
         if self.concurrent_reads:
-            _, candidates, marks = await asyncio.gather(admit, select, health)
+            _, candidates, marks = await asyncio.gather(
+                self.accounting.admit(request.model), self.router.select(request), self.cooldowns.marks(self.names))
         else:
-            await admit
-            candidates = await select
-            marks = await health
+            await self.accounting.admit(request.model)
+            candidates = await self.router.select(request)
+            marks = await self.cooldowns.marks(self.names)
         return self.cooldowns.arrange(candidates, marks)
 
     async def _attempt(self, candidates: Candidates, call: Callable[[str, LLMConfig], Awaitable[T]]) -> tuple[str, int, T]:

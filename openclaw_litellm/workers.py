@@ -46,8 +46,21 @@ def _bind(host: str, port: int, listen: bool) -> socket.socket:
     return sock
 
 
-def _worker(args: argparse.Namespace, host: str, port: int) -> None:
+def _drain_when_orphaned(supervisor: int) -> None:
+    """A worker whose supervisor died (SIGKILL, OOM) drains and exits instead of lingering."""
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == supervisor:
+            time.sleep(1.0)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="orphan-watch", daemon=True).start()
+
+
+def _worker(args: argparse.Namespace, host: str, port: int, supervisor: int) -> None:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until the server's own handler is in place
+    _drain_when_orphaned(supervisor)
     from llmrouter.recording import recording
     from openclaw_litellm.server import serve_one, setup_logging
     from llmrouter.config import OpenClawConfig
@@ -56,7 +69,8 @@ def _worker(args: argparse.Namespace, host: str, port: int) -> None:
     setup_logging(args.log_level, config.serve.log_format)
     sock = _bind(host, port, listen=True)
     with recording(None, args.replay, args.match_body):
-        serve_one(args, config, sockets=[sock])
+        code = serve_one(args, config, sockets=[sock])
+    raise SystemExit(code)
 
 
 def supervise(args: argparse.Namespace, config: Any, host: str, port: int) -> int:
@@ -82,7 +96,7 @@ def supervise(args: argparse.Namespace, config: Any, host: str, port: int) -> in
     workers: list[Any] = []
 
     def start() -> Any:
-        process = context.Process(target=_worker, args=(args, host, port), name="llmrouter-worker", daemon=False)
+        process = context.Process(target=_worker, args=(args, host, port, os.getpid()), name="llmrouter-worker", daemon=False)
         process.start()
         return process
 
@@ -112,11 +126,21 @@ def supervise(args: argparse.Namespace, config: Any, host: str, port: int) -> in
             if stopping:
                 break
             for i, worker in enumerate(workers):
+                if not worker.is_alive() and worker.exitcode == 2:  # the config the worker refused
+                    log.error("worker %d refused to start (exit 2); stopping", worker.pid)
+                    stopping = True
+                    break
                 if not worker.is_alive():
                     log.warning("worker %d exited with %s; starting a new one", worker.pid, worker.exitcode)
                     _mark_dead(worker.pid, metrics_dir)
                     time.sleep(RESPAWN_DELAY_S)
                     workers[i] = start()
+        if stopping and any(w.exitcode == 2 for w in workers):
+            for worker in workers:
+                if worker.is_alive():
+                    os.kill(worker.pid, signal.SIGTERM)
+                worker.join(10)
+            return 2
         log.info("stopping: every worker drains (up to %g s)", config.serve.drain_timeout)
         for worker in workers:
             if worker.is_alive():

@@ -115,6 +115,7 @@ class Gateway:
         self.proc = subprocess.Popen(
             [*llmrouter_command(), "serve", "--config", str(self.config), "--port", str(self.port), *args],
             cwd=Path(__file__).resolve().parents[2], env=env, stdout=self.log.open("wb"), stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: stop() reaches the workers too
         )
 
     def wait_ready(self) -> "Gateway":
@@ -145,9 +146,20 @@ class Gateway:
         pytest.fail(f"{needle!r} not in the log within {timeout} s:\n{self.log_text()}")
 
     def stop(self) -> None:
+        import os
+        import signal
+
         if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)  # whatever is left of its group (workers)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.proc.wait(10)
 
 
 @pytest.fixture
