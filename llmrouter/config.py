@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from llmrouter import providers
-
 from llmrouter.limits import ApiKeyEntry
 from llmrouter.state import StateConfig
 
