@@ -61,6 +61,9 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if backend.has_bedrock:
             backend.warmup.start()  # in a thread: /health answers meanwhile
+        warm_up = getattr(store, "warm_up", None)
+        if warm_up is not None:
+            await warm_up()  # Redis: connect and load the scripts before the first request
         yield
         await service.accounting.flush()
         if own_store:

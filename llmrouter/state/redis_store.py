@@ -1,7 +1,10 @@
 """State shared through Redis (``state.redis_url``), degrading to local state when Redis is away.
 
 Every operation is one Lua script (:mod:`llmrouter.state.scripts`): atomic on the server, one
-round trip. Each call is bounded by :data:`CALL_TIMEOUT_S`; a call that fails or times out
+round trip; calls started together (a request's opening reads, a pending spend write) share
+one pipeline. Each call is bounded by :data:`CALL_TIMEOUT_S` (the very first, which connects
+and loads the scripts, by :data:`FIRST_CALL_TIMEOUT_S`: :meth:`RedisStore.warm_up` makes it at
+startup, before any request); a call that fails or times out
 switches this store to its :class:`~llmrouter.state.local.LocalStore` with one warning, and
 Redis is tried again at most every :data:`RETRY_S` seconds (one call, bounded the same way),
 so no request waits on a dead Redis more than once per retry period. When a call succeeds
@@ -31,6 +34,9 @@ T = TypeVar("T")
 
 CALL_TIMEOUT_S = 0.1
 RETRY_S = 1.0
+WRITE_DELAY_S = 0.005
+# The first call opens the connection and loads the scripts: a few round trips, once.
+FIRST_CALL_TIMEOUT_S = 1.0
 
 _timeout = getattr(asyncio, "timeout", None)  # Python 3.11+: no extra task per call
 
@@ -65,6 +71,11 @@ class RedisStore:
         self._scripts = {name: self.client.register_script(getattr(scripts, name)) for name in scripts.__all__}
         self._down_since: float | None = None
         self._retry_at = 0.0
+        self._batch: list[tuple[str, list[Any], asyncio.Future[Any]]] = []
+        self._flushing: set[asyncio.Task[None]] = set()
+        self._flush_handle: asyncio.TimerHandle | None = None
+        self._flush_now = False
+        self._budget = FIRST_CALL_TIMEOUT_S  # CALL_TIMEOUT_S after the first success
 
     @property
     def shared(self) -> bool:
@@ -72,22 +83,90 @@ class RedisStore:
         return self._down_since is None
 
     async def _run(self, script: str, keys: Sequence[str], args: Sequence[Any],
-                   local: Callable[[], Awaitable[T]], parse: Callable[[Any], T]) -> T:
+                   local: Callable[[], Awaitable[T]], parse: Callable[[Any], T], later: bool = False) -> T:
         if self._down_since is not None and time.monotonic() < self._retry_at:
             return await local()
         try:
             if _timeout is not None:
-                async with _timeout(CALL_TIMEOUT_S):
-                    reply = await self._scripts[script](keys=list(keys), args=list(args))
+                async with _timeout(self._budget):
+                    reply = await self._call(script, [*keys, *args], len(keys), later)
             else:  # pragma: no cover - Python 3.10
-                reply = await asyncio.wait_for(self._scripts[script](keys=list(keys), args=list(args)), CALL_TIMEOUT_S)
+                reply = await asyncio.wait_for(self._call(script, [*keys, *args], len(keys), later), self._budget)
         except Exception as exc:  # noqa: BLE001 - redis.RedisError, OSError, TimeoutError: all degrade
             self._went_down(exc)
             return await local()
+        self._budget = CALL_TIMEOUT_S
         if self._down_since is not None:
             log.warning("state: Redis at %s is back after %.1f s; sharing resumes", self.location, time.monotonic() - self._down_since)
             self._down_since = None
         return parse(reply)
+
+    # --- one round trip for the calls of one loop iteration ----------------------------------------
+    #
+    # A request starts its admission, routing and health reads together (asyncio.gather): each
+    # queues its script here, and the queue goes to Redis as one pipeline once the loop has run
+    # every task started in the same iteration. One round trip instead of three.
+
+    def _call(self, script: str, keys_and_args: list[Any], nkeys: int, later: bool = False) -> asyncio.Future[Any]:
+        """Queue one script call; ``later``: a write nobody waits for (spend), sent with the next
+        batch or within WRITE_DELAY_S, so it neither delays an answer nor costs a round trip of
+        its own under load."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._batch.append((script, [nkeys, *keys_and_args], future))
+        if later:
+            if self._flush_handle is None:
+                self._flush_handle = loop.call_later(WRITE_DELAY_S, self._flush_batch)
+        elif not self._flush_now:
+            self._flush_now = True
+            loop.call_soon(self._flush_batch)
+        return future
+
+    def _flush_batch(self) -> None:
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        self._flush_now = False
+        if not self._batch:
+            return
+        batch, self._batch = self._batch, []
+        task = asyncio.ensure_future(self._send(batch))
+        self._flushing.add(task)
+        task.add_done_callback(self._flushing.discard)
+
+    async def _send(self, batch: list[tuple[str, list[Any], asyncio.Future[Any]]]) -> None:
+        try:
+            if _timeout is not None:
+                async with _timeout(self._budget):
+                    replies = await self._pipeline(batch)
+            else:  # pragma: no cover - Python 3.10
+                replies = await asyncio.wait_for(self._pipeline(batch), self._budget)
+        except BaseException as exc:  # noqa: BLE001 - every waiting call degrades on its own
+            for _, _, future in batch:
+                if not future.done():
+                    future.set_exception(exc if isinstance(exc, Exception) else ConnectionError("cancelled"))
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for (_, _, future), reply in zip(batch, replies):
+            if not future.done():
+                future.set_exception(reply) if isinstance(reply, Exception) else future.set_result(reply)
+
+    async def _pipeline(self, batch: list[tuple[str, list[Any], asyncio.Future[Any]]]) -> list[Any]:
+        from redis.exceptions import NoScriptError
+
+        for attempt in (1, 2):
+            pipe = self.client.pipeline(transaction=False)
+            for script, call_args, _ in batch:
+                pipe.evalsha(self._scripts[script].sha, *call_args)
+            replies = await pipe.execute(raise_on_error=False)
+            if attempt == 1 and any(isinstance(r, NoScriptError) for r in replies):
+                # A restarted Redis has forgotten the scripts: load them and send once more.
+                for name in {script for script, _, _ in batch}:
+                    await self.client.script_load(self._scripts[name].script)
+                continue
+            return replies
+        return replies  # pragma: no cover - the loop returns
 
     def _went_down(self, exc: BaseException) -> None:
         now = time.monotonic()
@@ -150,7 +229,8 @@ class RedisStore:
             await self.local.record_usage(key, model, tokens, usd, budget_period)
 
         keys = [self._key("key", key, "tokens"), self._key("key", key, "spend", str(budget_period))]
-        await self._run("RECORD_USAGE", keys, [model, int(tokens), repr(float(usd)), budget_period], local, lambda reply: None)
+        await self._run("RECORD_USAGE", keys, [model, int(tokens), repr(float(usd)), budget_period], local, lambda reply: None,
+                        later=True)
 
     async def spend(self, key: str, budget_period: int) -> dict[str, float]:
         def parse(reply: list[str]) -> dict[str, float]:
@@ -158,6 +238,10 @@ class RedisStore:
 
         keys = [self._key("key", key, "spend", str(budget_period))]
         return await self._run("SPEND", keys, [budget_period], lambda: self.local.spend(key, budget_period), parse)
+
+    async def warm_up(self) -> None:
+        """Connect and load the scripts now (server startup), so no request pays for it."""
+        await self.spend("warm-up", 86400)
 
     async def aclose(self) -> None:
         try:
