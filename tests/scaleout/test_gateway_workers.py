@@ -10,7 +10,8 @@ import time
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from scaleout_support import gateways, loopback_route, redis_server  # noqa: F401 - fixtures
+from bench.upstreams.openai_stub import OpenAIStub
+from scaleout_support import gateways, redis_server  # noqa: F401 - fixtures
 
 HELLO = [{"role": "user", "content": "hi"}]
 STREAMS = 16  # spread by SO_REUSEPORT's hash: all on one worker has odds of 2 in 65536
@@ -31,17 +32,22 @@ async def slow_streams(url: str) -> list[str]:
     return await asyncio.gather(*(one() for _ in range(STREAMS)))
 
 
-def test_two_workers_share_one_port_metrics_and_signals(gateways, upstream, redis_server):  # noqa: F811
-    up = upstream(loopback_route)
-    config = (f"serve: {{workers: 2, drain_timeout: 5, log_format: json}}\nstate: {{redis_url: '{redis_server.url}'}}\n"
-              f"llms:\n  slow-a: {{provider: vllm, model: slow-a, base_url: '{up.url}/v1'}}\n")
+def test_two_workers_share_one_port_metrics_and_signals(gateways, redis_server):  # noqa: F811
+    # The asyncio stub (a large listen backlog): sixteen streams at once, ten chunks 0.1 s apart.
+    with OpenAIStub(delay=0.0, chunks=10, interval=0.1) as up:
+        run_workers(gateways, up.url, redis_server.url)
+
+
+def run_workers(gateways, upstream_url: str, redis_url: str) -> None:  # noqa: ANN001
+    config = (f"serve: {{workers: 2, drain_timeout: 5, log_format: json}}\nstate: {{redis_url: '{redis_url}'}}\n"
+              f"llms:\n  slow-a: {{provider: vllm, model: slow-a, base_url: '{upstream_url}/v1'}}\n")
     gw = gateways("workers", config).wait_ready()
     deadline = time.monotonic() + 30
     while gw.log_text().count("Application startup complete") < 2:  # both workers listen
         assert time.monotonic() < deadline, gw.log_text()
         time.sleep(0.05)
     answers = asyncio.run(slow_streams(gw.url))
-    assert all(a.rstrip().endswith("data: [DONE]") for a in answers)
+    assert [a for a in answers if not a.rstrip().endswith("data: [DONE]")] == []
     deadline = time.monotonic() + 5  # a line is written just after its answer's last byte
     while len(access := [json.loads(line) for line in gw.log_text().splitlines() if '"msg":"request"' in line]) < STREAMS:
         assert time.monotonic() < deadline, access
