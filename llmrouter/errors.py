@@ -14,6 +14,7 @@ the job of :mod:`llmrouter.error_classify`.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from llmrouter.providers import BEDROCK
@@ -24,6 +25,7 @@ __all__ = [
     "MAX_RETRY_AFTER",
     "GatewayError",
     "bad_request",
+    "budget_exceeded",
     "boto3_missing",
     "classify",
     "credentials_invalid",
@@ -36,8 +38,10 @@ __all__ = [
     "litellm_missing",
     "model_access_denied",
     "model_id_invalid",
+    "model_not_allowed",
     "parse_retry_after",
     "provider_key_unset",
+    "rate_limit_exceeded",
     "region_missing",
     "replay_missing",
     "request_too_large",
@@ -346,6 +350,43 @@ def gateway_key_invalid() -> GatewayError:
         status=401,
         type="authentication_error",
         code="invalid_api_key",
+    )
+
+
+def rate_limit_exceeded(kind: str, limit: float, retry_after: float) -> GatewayError:
+    """The caller's gateway key is over its ``rpm`` (requests) or ``tpm`` (tokens) per minute."""
+    what = "requests" if kind == "rpm" else "tokens"
+    return GatewayError(
+        f"Rate limit of this gateway key reached: {limit:g} {what} per minute ({kind} in "
+        f"serve.api_keys). Retry after {math.ceil(retry_after)} s.",
+        status=429,
+        type=what,  # OpenAI's own shape for these: type "requests" or "tokens"
+        code="rate_limit_exceeded",
+        retry_after=math.ceil(retry_after),
+    )
+
+
+def budget_exceeded(budget_usd: float, period: str, retry_after: float) -> GatewayError:
+    """The caller's gateway key has spent its ``budget_usd`` for the current ``budget_period``."""
+    return GatewayError(
+        f"Budget of this gateway key reached: ${budget_usd:g} per {period} (budget_usd in "
+        f"serve.api_keys). It resets in {math.ceil(retry_after)} s.",
+        status=429,
+        type="insufficient_quota",
+        code="budget_exceeded",
+        retry_after=math.ceil(retry_after),
+    )
+
+
+def model_not_allowed(name: str, allowed: list[str]) -> GatewayError:
+    """The caller's gateway key may not use this model (its ``models`` allow-list)."""
+    return GatewayError(
+        f"This gateway key may not use the model '{name}'. Allowed: {', '.join(allowed)} "
+        "(models in serve.api_keys).",
+        status=403,
+        type="permission_error",
+        code="model_not_allowed",
+        param="model",
     )
 
 
