@@ -58,6 +58,13 @@ def run_from_cli(args: argparse.Namespace) -> int:
     from llmrouter.provider_params import register_config_secrets
 
     register_config_secrets(config)
+    try:  # a router that cannot be built (a trained one for other models...) is one line, before the banner
+        from llmrouter.routing import build_strategy
+
+        build_strategy(config)
+    except ValueError as exc:
+        print(f"error: {config.source}: {exc}", file=sys.stderr)
+        return 2
     host = args.host or config.serve.host
     port = args.port if args.port is not None else config.serve.port
     if not _is_loopback(host):
