@@ -43,6 +43,10 @@ def setup_logging(level: str, log_format: str = "text") -> None:
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+    # One INFO line per upstream request from the HTTP client is noise on a gateway (and, under
+    # --replay, reads as if providers were called); failures reach the log through the catalog.
+    for name in ("httpx", "httpx2", "httpcore"):
+        logging.getLogger(name).setLevel(logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING)
     install_log_redaction()
 
 
