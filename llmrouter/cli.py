@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.replay:
                 from llmrouter.replay_prompts import banner
 
-                print(banner(args.replay, args.config), file=sys.stderr)
+                print(banner(args.replay, args.config, server=args.command == "serve"), file=sys.stderr)
             return run_from_cli(args)
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -11,17 +11,24 @@ import difflib
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from llmrouter import config_upstream, providers
 from llmrouter.aws_regions import check_region
-from llmrouter.provider_names import BEDROCK_NAMES, close_provider_name
-from llmrouter.yaml_loading import DuplicateKeyError, load_yaml
+from llmrouter.config_messages import describe
+from llmrouter.limits import ApiKeyEntry
 from llmrouter.prompt_cache import CacheTTL, PromptCacheMode
+from llmrouter.provider_names import BEDROCK_NAMES, close_provider_name
+from llmrouter.state import StateConfig
+from llmrouter.yaml_loading import DuplicateKeyError, load_yaml
+
+if TYPE_CHECKING:
+    from llmrouter.limits import GatewayKey
 
 __all__ = [
+    "ApiKeyEntry",
     "ConfigError",
     "LLMConfig",
     "OpenClawConfig",
@@ -29,6 +36,7 @@ __all__ = [
     "RouterConfig",
     "RoutingRule",
     "ServeConfig",
+    "StateConfig",
 ]
 
 
@@ -60,8 +68,17 @@ class ServeConfig(_Strict):
     timeout: float = Field(providers.DEFAULT_TIMEOUT_S, gt=0)
     # Largest accepted request body, in bytes (OpenClaw's first request is ~36 KB).
     max_body_bytes: int = Field(4 * 1024 * 1024, gt=0)
-    # Keys clients must present (Bearer or x-api-key); empty: no authentication.
-    api_keys: list[str] = Field(default_factory=list)
+    # Keys clients must present (Bearer or x-api-key); empty: no authentication. Each entry a
+    # string, or {key, rpm, tpm, budget_usd, budget_period, models} (docs/deploy.md).
+    api_keys: list[str | ApiKeyEntry] = Field(default_factory=list)
+    # GET /metrics needs a gateway key like the API (when api_keys is set); false: open to scrapers.
+    metrics_auth: bool = True
+    # text: uvicorn-style lines; json: one JSON object per line, an access line per request.
+    log_format: Literal["text", "json"] = "text"
+    # SIGTERM: seconds requests and streams in flight may take to finish before the exit.
+    drain_timeout: float = Field(30.0, ge=0)
+    # Processes serving this port (share state through state.redis_url).
+    workers: int = Field(1, ge=1, le=64)
     # always: every stream ends with a usage chunk (`choices: []`), asked for or not;
     # requested: only when the client sends stream_options.include_usage. Default always:
     # OpenClaw asks only at local hosts and records no usage (no cost) elsewhere, while
@@ -70,12 +87,31 @@ class ServeConfig(_Strict):
 
     @field_validator("api_keys")
     @classmethod
-    def _no_blank_key(cls, value: list[str]) -> list[str]:
+    def _no_blank_key(cls, value: list[str | ApiKeyEntry]) -> list[str | ApiKeyEntry]:
         # An empty entry (often `${VAR:-}` with VAR unset) must not silently turn auth off.
-        for i, key in enumerate(value):
+        for i, entry in enumerate(value):
+            key = entry.key if isinstance(entry, ApiKeyEntry) else entry
             if not key.strip():
                 raise ValueError(f"key {i} is empty (is the environment variable it reads set?); refusing to start without authentication")
         return value
+
+    def gateway_keys(self) -> list["GatewayKey"]:
+        """The keys as the gateway checks them (:class:`llmrouter.limits.GatewayKey`)."""
+        from llmrouter.limits import GatewayKey
+
+        keys = []
+        for entry in self.api_keys:
+            if isinstance(entry, str):
+                keys.append(GatewayKey.of(entry))
+            else:
+                keys.append(GatewayKey.of(entry.key, rpm=entry.rpm, tpm=entry.tpm, budget_usd=entry.budget_usd,
+                                          budget_period=entry.budget_period, models=entry.models))
+        return keys
+
+    @property
+    def key_secrets(self) -> list[str]:
+        """Every configured key in clear, for the log redaction and nothing else."""
+        return [entry if isinstance(entry, str) else entry.key for entry in self.api_keys]
 
 
 # Names ``router.strategy`` accepts; llmrouter.routing implements one class per name.
@@ -271,6 +307,7 @@ RouterConfig.model_rebuild()  # router_llm names LLMConfig, defined after it
 
 class OpenClawConfig(_Strict):
     serve: ServeConfig = Field(default_factory=ServeConfig)
+    state: StateConfig = Field(default_factory=StateConfig)
     router: RouterConfig = Field(default_factory=RouterConfig)
     api_keys: dict[str, str | list[str]] = Field(default_factory=dict)
     llms: dict[str, LLMConfig] = Field(default_factory=dict, alias="models")
@@ -283,6 +320,13 @@ class OpenClawConfig(_Strict):
         if not self.llms:
             raise ValueError("`llms` (or `models`) must name at least one model")
         self.router.check_references(list(self.llms))
+        names = list(self.llms)
+        for i, entry in enumerate(self.serve.api_keys):
+            for name in getattr(entry, "models", None) or ():
+                if name != "auto" and name not in self.llms:
+                    guess = difflib.get_close_matches(name, names, n=1)
+                    hint = f"; did you mean '{guess[0]}'?" if guess else f" (known: auto, {', '.join(names)})"
+                    raise ValueError(f"serve.api_keys.{i}.models: '{name}' is not a model under `llms`{hint}")
         return self
 
     # --- loading ----------------------------------------------------------------------------
@@ -319,7 +363,7 @@ class OpenClawConfig(_Strict):
         try:
             config = cls.model_validate(data)
         except ValidationError as exc:
-            raise ConfigError(_describe(exc, source, data)) from None
+            raise ConfigError(describe(exc, source)) from None
         config.source = source
         config.notices = notices
         return config
@@ -350,39 +394,3 @@ def _interpolate(node: Any, source: str, path: tuple[str, ...]) -> Any:
         )
 
     return _VAR.sub(value, node)
-
-
-def _describe(exc: ValidationError, source: str, data: dict[str, Any]) -> str:
-    """The first validation problem as ``file: key.path: message`` (with a did-you-mean)."""
-    err = exc.errors()[0]
-    loc = [str(p) for p in err["loc"]]
-    # The inline router model (config_upstream) is written as router.provider/model/... in the file.
-    where = ".".join(loc).replace("router.router_llm", "router") or "(top level)"
-    if err["type"] == "extra_forbidden":
-        parent_model = _model_at(loc[:-1])
-        known = list(parent_model.model_fields) if parent_model else []
-        if parent_model is OpenClawConfig:
-            known = [k for k in known if k != "source"] + ["models"]
-        guess = difflib.get_close_matches(loc[-1], known, n=1)
-        hint = f"; did you mean '{guess[0]}'?" if guess else f"; known keys: {', '.join(sorted(known))}"
-        return f"{source}: {where}: unknown key{hint}"
-    message = err["msg"].removeprefix("Value error, ")
-    if not loc:  # cross-reference checks name their own key path (router.default: ...)
-        return f"{source}: {message}"
-    return f"{source}: {where}: {message}"
-
-
-def _model_at(loc: list[str]) -> type[BaseModel] | None:
-    """The pydantic model that holds the keys at ``loc`` (for did-you-mean suggestions)."""
-    if not loc:
-        return OpenClawConfig
-    head = loc[0]
-    if head == "serve":
-        return ServeConfig
-    if head == "router":
-        if len(loc) == 3 and loc[1] == "rules":
-            return RoutingRule
-        return RouterConfig if len(loc) == 1 else None
-    if head in ("llms", "models") and len(loc) == 2:
-        return LLMConfig
-    return None

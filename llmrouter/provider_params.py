@@ -77,7 +77,7 @@ def register_config_secrets(config: OpenClawConfig) -> None:
     for name, llm in models:
         with contextlib.suppress(errors.GatewayError):
             api_keys_for(llm, config, name)
-    for key in config.serve.api_keys:
+    for key in config.serve.key_secrets:
         register_secret(key)
     for value in config.api_keys.values():
         for key in [value] if isinstance(value, str) else value:

@@ -153,12 +153,14 @@ def recorded_hint(uri: str, body: Any = None) -> str:
     return f"recorded prompts for this model: {listed}" if listed else "nothing is recorded for this model"
 
 
-def banner(replay_dir: str, config_path: str | None) -> str:
-    """The startup text of ``--replay``: what it is, and per model the prompts it answers."""
+def banner(replay_dir: str, config_path: str | None, *, server: bool = True) -> str:
+    """The startup text of ``--replay``: what it is, and per model the prompts it answers
+    (``server``: say how a client recognises a replayed answer; the CLI has no headers)."""
+    marked = ", marked with the response header x-openclaw-replayed: true" if server else ""
     lines = [
         f"REPLAY MODE: answers are replayed from the recordings in {replay_dir}; no provider is contacted.",
-        "Replay matches the prompt (the last user message): each model answers the prompts recorded for it, "
-        "marked with the response header x-openclaw-replayed: true; any other prompt answers replay_not_recorded.",
+        "Replay matches the prompt (the last user message): each model answers the prompts recorded for it"
+        f"{marked}; any other prompt answers replay_not_recorded.",
     ]
     if config_path:
         from llmrouter.config import ConfigError, OpenClawConfig

@@ -50,7 +50,11 @@ def needs_key(llm: LLMConfig) -> bool:
 
 
 def startup_warnings(config: OpenClawConfig) -> list[str]:
-    """Every warning for ``config``, each once, in a stable order."""
+    """Every warning for ``config``, each once, in a stable order (under ``--replay``, none
+    about provider keys: recordings answer without them)."""
+    from llmrouter.recording import replay_active
+
+    replaying = replay_active()
     warnings = list(config.notices)
     unset: dict[str, list[str]] = {}  # variable -> models that need it
     bedrock_missing: errors.GatewayError | None = None
@@ -63,6 +67,8 @@ def startup_warnings(config: OpenClawConfig) -> list[str]:
             if bedrock_missing is not None:
                 warnings.append(f"model {name}: cannot answer: {bedrock_missing.message}")
             continue
+        if replaying:  # recordings answer without keys: warning about them would mislead
+            continue
         missing = unset_key_vars(llm, config)
         for variable in missing:
             unset.setdefault(variable, []).append(name)
@@ -73,7 +79,8 @@ def startup_warnings(config: OpenClawConfig) -> list[str]:
             f"environment variable {variable} is not set: model{'s' if len(names) > 1 else ''} {', '.join(names)} "
             f"need{'' if len(names) > 1 else 's'} it and answer \"set {variable}\" until it is set (export {variable}=... and restart)"
         )
-    warnings += _unused_unset(config, set(unset))
+    if not replaying:
+        warnings += _unused_unset(config, set(unset))
     return warnings
 
 

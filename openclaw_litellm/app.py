@@ -15,16 +15,18 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from llmrouter.secrets import install_log_redaction
+from llmrouter.state import StateStore, open_store
 from llmrouter.utils.http_client import AsyncClient
-from openclaw_litellm import sse
+from openclaw_litellm import metrics, sse
 from openclaw_litellm._http import answer, inline_refs, install_error_handlers, json_response, read_body
-from openclaw_litellm.auth import ApiKeyMiddleware
+from openclaw_litellm.auth import OPEN_PATHS, ApiKeyMiddleware
 from openclaw_litellm.backend import LLMBackend
 from openclaw_litellm.completions import ChatService, StreamServed
 from llmrouter.config import OpenClawConfig
 from openclaw_litellm.guarded_stream import guarded_stream
 from openclaw_litellm.litellm_warmup import LiteLLMWarmup
 from openclaw_litellm.openapi_doc import completion_responses, error_responses, json_body, ready_responses
+from openclaw_litellm.observability import Drain, ObservabilityMiddleware
 from llmrouter.provider_params import register_config_secrets
 from llmrouter.startup_checks import log_startup_warnings
 from openclaw_litellm.responses_api import add_responses_route
@@ -39,27 +41,39 @@ log = logging.getLogger("openclaw.startup")
 
 
 def create_app(
-    config: OpenClawConfig, *, prefix: bool | None = None, warmup: LiteLLMWarmup | None = None, client: AsyncClient | None = None
+    config: OpenClawConfig, *, prefix: bool | None = None, warmup: LiteLLMWarmup | None = None,
+    client: AsyncClient | None = None, store: StateStore | None = None, drain: Drain | None = None,
 ) -> FastAPI:
     """The gateway for ``config``; ``prefix`` overrides ``serve.show_model_prefix``.
 
     ``client``: the HTTP client for OpenAI-compatible upstreams, owned (and closed) by the
     caller; by default the backend opens its own and the app's lifespan closes it.
+    ``store``: the shared state (default: from ``state:``, closed with the app; one passed in
+    belongs to the caller, who keeps it across reloads). ``drain``: the server's drain
+    bookkeeping (SIGTERM), shared by every app a reload builds.
     """
     # Also when embedded in another server: no configured key in any log line or error.
     install_log_redaction()
     register_config_secrets(config)
     log_startup_warnings(config, log)  # once per app: what cannot answer yet, and how to fix it
+    own_store = store is None
+    store = store if store is not None else open_store(config.state.redis_url, config.state.prefix)
     backend = LLMBackend(config, warmup, client)
-    router = Router(config)
-    service = ChatService(router, backend, config.serve.show_model_prefix if prefix is None else prefix)
+    router = Router(config, store=store)
+    service = ChatService(router, backend, config.serve.show_model_prefix if prefix is None else prefix, store=store)
     created = int(time.time())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if backend.has_bedrock:
             backend.warmup.start()  # in a thread: /health answers meanwhile
+        warm_up = getattr(store, "warm_up", None)
+        if warm_up is not None:
+            await warm_up()  # Redis: connect and load the scripts before the first request
         yield
+        await service.accounting.flush()
+        if own_store:
+            await store.aclose()
         await backend.aclose()
 
     app = FastAPI(title="OpenClaw gateway", version="0.1.0", lifespan=lifespan)
@@ -85,6 +99,10 @@ def create_app(
         }
         return json_response(body, 200 if ready_now else 503)
 
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        return Response(metrics.exposition(), media_type=metrics.CONTENT_TYPE_LATEST)
+
     @app.get("/v1/models", responses={200: {"description": "`auto` and every model under `llms`"}, **error_responses(401)})
     async def models() -> Response:
         data = [{"id": AUTO, "object": "model", "created": created, "owned_by": "openclaw"}]
@@ -107,7 +125,10 @@ def create_app(
     add_websocket_route(app, service)
     add_responses_route(app, service)
     if config.serve.api_keys:
-        app.add_middleware(ApiKeyMiddleware, keys=config.serve.api_keys)
+        open_paths = OPEN_PATHS if config.serve.metrics_auth else OPEN_PATHS | {"/metrics"}
+        app.add_middleware(ApiKeyMiddleware, keys=config.serve.gateway_keys(), open_paths=open_paths)
+    # Outermost: request ids, the access log and request metrics cover refused requests too.
+    app.add_middleware(ObservabilityMiddleware, drain=drain or Drain(), json_log=config.serve.log_format == "json")
     return app
 
 

@@ -2,8 +2,10 @@
 
 A pure ASGI middleware (no per-request framework overhead) that accepts
 ``Authorization: Bearer <key>`` or ``x-api-key: <key>`` when ``serve.api_keys`` is set.
-Keys are compared in constant time, against every configured key, so timing tells nothing.
-``/health`` and ``/health/ready`` stay open for load balancers and orchestrators.
+Keys are compared in constant time, against every configured key, so timing tells nothing
+(:class:`llmrouter.limits.KeyRing`); the caller's key goes into the request context, where
+the chat service finds its limits. ``/health`` and ``/health/ready`` stay open for load
+balancers and orchestrators, and ``/metrics`` too with ``serve.metrics_auth: false``.
 A refused HTTP request gets 401 in OpenAI's error shape. A refused WebSocket is accepted,
 then closed with code 1008 (policy violation) and a reason: closing it before accepting
 makes the server (uvicorn) answer the handshake with a bare HTTP 403, from which a WebSocket
@@ -12,13 +14,14 @@ client can read no reason at all (a browser not even the status).
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import orjson
 
 from llmrouter.errors import gateway_key_invalid
+from llmrouter.limits import GatewayKey, KeyRing
+from openclaw_litellm import request_context
 
 __all__ = ["ApiKeyMiddleware"]
 
@@ -32,9 +35,10 @@ WEBSOCKET_REASON = "invalid_api_key: missing or invalid gateway API key (serve.a
 
 
 class ApiKeyMiddleware:
-    def __init__(self, app: Callable[..., Awaitable[None]], keys: list[str]) -> None:
+    def __init__(self, app: Callable[..., Awaitable[None]], keys: list[GatewayKey], open_paths: frozenset[str] = OPEN_PATHS) -> None:
         self.app = app
-        self.keys = [k.encode() for k in keys if k]
+        self.ring = KeyRing(keys)
+        self.open_paths = open_paths
 
     def _presented(self, scope: Scope) -> bytes | None:
         for name, value in scope.get("headers") or ():
@@ -44,20 +48,18 @@ class ApiKeyMiddleware:
                 return value.strip()
         return None
 
-    def _allowed(self, presented: bytes | None) -> bool:
-        if presented is None:
-            return False
-        ok = False
-        for key in self.keys:  # no early exit: the time taken does not depend on which key
-            ok |= hmac.compare_digest(presented, key)
-        return ok
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
-        if not self.keys or kind not in ("http", "websocket") or scope["path"] in OPEN_PATHS:
+        if not self.ring or kind not in ("http", "websocket") or scope["path"] in self.open_paths:
             await self.app(scope, receive, send)
             return
-        if self._allowed(self._presented(scope)):
+        key = self.ring.find(self._presented(scope))
+        if key is not None:
+            context = request_context.current()
+            if context is not None:
+                context.key = key
+            else:  # embedded without the observability middleware
+                request_context.start("-").key = key
             await self.app(scope, receive, send)
             return
         if kind == "websocket":

@@ -25,16 +25,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from llmrouter import errors
-from llmrouter.utils.backoff import retry_delay
-from openclaw_litellm.backend import LLMBackend
 from llmrouter.config import LLMConfig
-from openclaw_litellm.cooldown import Cooldowns
 from llmrouter.routing import Candidates, Router
+from llmrouter.state import LocalStore, StateStore
+from llmrouter.utils.backoff import retry_delay
+from openclaw_litellm import metrics
+from openclaw_litellm.accounting import Accounting
+from openclaw_litellm.backend import LLMBackend
+from openclaw_litellm.cooldown import Cooldowns
 from openclaw_litellm.schemas import ChatRequest
 from openclaw_litellm.stream_pipeline import StreamShaper, shape_completion
 
@@ -84,7 +88,8 @@ class LoopClock:
 
 
 class ChatService:
-    def __init__(self, router: Router, backend: LLMBackend, prefix: bool, clock: LoopClock | None = None) -> None:
+    def __init__(self, router: Router, backend: LLMBackend, prefix: bool, clock: LoopClock | None = None,
+                 store: StateStore | None = None) -> None:
         self.router = router
         self.backend = backend
         self.prefix = prefix
@@ -92,22 +97,29 @@ class ChatService:
         self.max_retries = policy.max_retries
         self.backoff = policy.retry_backoff
         self.deadline = policy.deadline
-        self.cooldowns = Cooldowns(policy.cooldown_after, policy.cooldown)
+        store = store if store is not None else LocalStore()
+        # In process the reads are instant: running them as tasks would only add overhead.
+        self.concurrent_reads = not isinstance(store, LocalStore)
+        self.names = list(router.config.llms)
+        self.cooldowns = Cooldowns(policy.cooldown_after, policy.cooldown, store)
+        llms = router.config.llms
+        self.accounting = Accounting(store, llms, {"auto", *llms})
         self.clock = clock or LoopClock()
         router.bind(backend)  # the `llm` strategy asks its router model through this backend
 
     async def complete(self, request: ChatRequest) -> Served:
-        candidates = await self.router.select(request)
+        candidates = await self._open(request)
         messages, params = request.messages_as_dicts(), request.provider_params()
 
         def call(name: str, llm: LLMConfig) -> Awaitable[dict[str, Any]]:
             return self.backend.complete(llm, messages, params)
 
         name, attempts, body = await self._attempt(candidates, call)
+        self.accounting.settle(name, attempts, body.get("usage"))
         return Served(name, attempts, shape_completion(body, name, self.prefix))
 
     async def stream(self, request: ChatRequest) -> StreamServed:
-        candidates = await self.router.select(request)
+        candidates = await self._open(request)
         messages, params = request.messages_as_dicts(), request.provider_params()
 
         async def call(name: str, llm: LLMConfig) -> tuple[list[Chunk], AsyncIterator[Chunk]]:
@@ -119,16 +131,32 @@ class ChatService:
                 raise
 
         name, attempts, (head, source) = await self._attempt(candidates, call)
+        self.accounting.first_output(name)
         shaper = StreamShaper(name, self.prefix, request.wants_usage)
-        return StreamServed(name, attempts, shaper.run(self._relay(name, head, source)))
+        chunks = self.accounting.watch_stream(name, attempts, shaper.run(self._relay(name, head, source)), lambda: shaper.usage)
+        return StreamServed(name, attempts, chunks)
 
     # --- the retry / fallback loop -------------------------------------------------------------
+
+    async def _open(self, request: ChatRequest) -> Candidates:
+        """The caller's admission, the routing choice and the models' health, then the candidates
+        in the order to try them. With a shared store the three reads go out together: a request
+        waits for one round trip to Redis, not three (a refused request may advance the
+        round-robin rotation by one; nothing else is spent)."""
+        if self.concurrent_reads:
+            _, candidates, marks = await asyncio.gather(
+                self.accounting.admit(request.model), self.router.select(request), self.cooldowns.marks(self.names))
+        else:
+            await self.accounting.admit(request.model)
+            candidates = await self.router.select(request)
+            marks = await self.cooldowns.marks(self.names)
+        return self.cooldowns.arrange(candidates, marks)
 
     async def _attempt(self, candidates: Candidates, call: Callable[[str, LLMConfig], Awaitable[T]]) -> tuple[str, int, T]:
         """``(model, attempts, result)`` of the first attempt that succeeds, else the last error."""
         clock = self.clock
         deadline = clock.now() + self.deadline
-        ordered = self.cooldowns.order(candidates)
+        ordered = candidates
         attempts = 0
         last: errors.GatewayError | None = None
         for index, (name, llm) in enumerate(ordered):
@@ -139,6 +167,7 @@ class ChatService:
                     log.warning("deadline of %g s reached after %d attempts; giving up", self.deadline, attempts)
                     raise last
                 attempts += 1
+                started = time.perf_counter()
                 try:
                     result = await clock.before(deadline, call(name, llm))
                 except asyncio.TimeoutError:
@@ -146,22 +175,27 @@ class ChatService:
                 except errors.GatewayError as exc:
                     err = exc
                 else:
-                    self.cooldowns.success(name)
+                    metrics.UPSTREAM_SECONDS.labels(name).observe(time.perf_counter() - started)
+                    await self.cooldowns.success(name)
                     if attempts > 1:
                         log.info("model %s answered at attempt %d", name, attempts)
                     return name, attempts, result
-                self.cooldowns.failure(name, err)
+                metrics.UPSTREAM_SECONDS.labels(name).observe(time.perf_counter() - started)
+                cooling = await self.cooldowns.failure(name, err)
                 last = err
                 if not err.retryable:
                     raise err
                 log.warning("model %s failed (%s, attempt %d)", name, err.code, attempts)
-                if retries >= self.max_retries or (others_left and self.cooldowns.cooling(name)):
+                if retries >= self.max_retries or (others_left and cooling):
                     break
                 wait = retry_delay(retries, err, self.backoff)
                 if clock.now() + wait >= deadline:
                     break
                 await clock.sleep(wait)
                 retries += 1
+                metrics.RETRIES.labels(name).inc()
+            if others_left:
+                metrics.FALLBACKS.labels(name).inc()
         assert last is not None
         raise last
 
@@ -177,7 +211,7 @@ class ChatService:
             async for chunk in source:
                 yield chunk
         except errors.GatewayError as err:
-            self.cooldowns.failure(name, err)
+            await self.cooldowns.failure(name, err)
             log.warning("model %s failed mid-stream (%s); ending the stream with an error event", name, err.code)
             raise
         finally:

@@ -8,7 +8,8 @@ still serves when it is the only one left. After the cooldown one more failure c
 again at once; one success forgets everything. Client errors (400...) say nothing about a
 model's health and change nothing.
 
-State lives on the event loop's thread and is only touched between awaits: no locks.
+The state lives in the :class:`~llmrouter.state.StateStore`: in process by default, in Redis
+with ``state.redis_url``, where a model cooled by one instance is tried last by all.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from llmrouter import errors
+from llmrouter.state import LocalStore, StateStore
+from openclaw_litellm import metrics
 
 __all__ = ["Cooldowns"]
 
@@ -25,40 +28,53 @@ T = TypeVar("T", bound=tuple)
 
 
 class Cooldowns:
-    def __init__(self, after: int, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, after: int, seconds: float, store: StateStore | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         self.after = after
         self.seconds = seconds
-        self.clock = clock
-        self._failures: dict[str, int] = {}
-        self._until: dict[str, float] = {}
+        self.store = store if store is not None else LocalStore(clock)
+        # Models this process last saw with failures on record: a success clears only those,
+        # so a healthy model's success costs no call to the store.
+        self._on_record: set[str] = set()
 
-    def cooling(self, name: str) -> bool:
-        until = self._until.get(name)
-        return until is not None and self.clock() < until
-
-    def order(self, candidates: Sequence[T]) -> Sequence[T]:
+    async def order(self, candidates: Sequence[T]) -> Sequence[T]:
         """``(name, ...)`` candidates with cooling ones moved to the end (order kept otherwise)."""
-        if not self._until:
-            return candidates
-        ready = [c for c in candidates if not self.cooling(c[0])]
-        if len(ready) == len(candidates):
-            return candidates
-        return ready + [c for c in candidates if self.cooling(c[0])]
+        return self.arrange(candidates, await self.marks([c[0] for c in candidates]))
 
-    def failure(self, name: str, err: errors.GatewayError) -> None:
+    async def marks(self, names: Sequence[str]) -> dict[str, bool]:
+        """Those of ``names`` with failures on record, True for those cooling (one store read)."""
+        marks = await self.store.failures(names)
+        if marks or self._on_record:
+            for name in names:
+                cooling = marks.get(name)
+                if cooling is None:
+                    self._on_record.discard(name)
+                else:
+                    self._on_record.add(name)
+                metrics.COOLDOWN.labels(name).set(1 if cooling else 0)
+        return marks
+
+    @staticmethod
+    def arrange(candidates: Sequence[T], marks: dict[str, bool]) -> Sequence[T]:
+        """``candidates`` with those ``marks`` says are cooling moved to the end."""
+        if not any(marks.values()):
+            return candidates
+        return [c for c in candidates if not marks.get(c[0])] + [c for c in candidates if marks.get(c[0])]
+
+    async def cooling(self, name: str) -> bool:
+        return bool((await self.store.failures([name])).get(name))
+
+    async def failure(self, name: str, err: errors.GatewayError) -> bool:
+        """Count a failure of ``name``; True when it is in cooldown now."""
         if not err.retryable or self.seconds <= 0:
-            return
-        count = self._failures[name] = self._failures.get(name, 0) + 1
-        now = self.clock()
-        until = self._until.get(name, 0.0)
-        if count >= self.after:
-            until = max(until, now + self.seconds)
-        if err.retry_after:
-            until = max(until, now + min(err.retry_after, self.seconds))
-        if until > now:
-            self._until[name] = until
+            return False
+        self._on_record.add(name)
+        cooling = await self.store.failed(name, self.after, self.seconds, err.retry_after)
+        metrics.COOLDOWN.labels(name).set(1 if cooling else 0)
+        return cooling
 
-    def success(self, name: str) -> None:
-        if name in self._failures or name in self._until:
-            self._failures.pop(name, None)
-            self._until.pop(name, None)
+    async def success(self, name: str) -> None:
+        if name in self._on_record:
+            self._on_record.discard(name)
+            await self.store.succeeded(name)
+            metrics.COOLDOWN.labels(name).set(0)

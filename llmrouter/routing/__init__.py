@@ -30,10 +30,11 @@ from llmrouter.routing.base import Strategy, last_user_text
 from llmrouter.routing.cost import Cheapest
 from llmrouter.routing.custom import load_custom
 from llmrouter.routing.llm import Completer, LLMChooser
-from llmrouter.routing.rules import Rules
 from llmrouter.routing.request import RoutedRequest
+from llmrouter.routing.rules import Rules
 from llmrouter.routing.simple import First, RoundRobin, WeightedRandom
 from llmrouter.routing.trained import build_trained
+from llmrouter.state import StateStore
 
 __all__ = ["AUTO", "Candidates", "RoutedRequest", "Router", "STRATEGIES", "Strategy", "build_strategy", "last_user_text"]
 
@@ -41,37 +42,38 @@ AUTO = "auto"
 
 Candidates = tuple[tuple[str, LLMConfig], ...]
 
-_BUILDERS: dict[str, Callable[[OpenClawConfig, list[str], str], Strategy]] = {
-    "first": lambda config, pool, default: First(pool),
-    "random": lambda config, pool, default: WeightedRandom(pool, config.router.weights, random.Random()),
-    "round_robin": lambda config, pool, default: RoundRobin(pool),
-    "rules": lambda config, pool, default: Rules(config.router.rules, default),
-    "llm": lambda config, pool, default: LLMChooser(
+_BUILDERS: dict[str, Callable[[OpenClawConfig, list[str], str, StateStore | None], Strategy]] = {
+    "first": lambda config, pool, default, store: First(pool),
+    "random": lambda config, pool, default, store: WeightedRandom(pool, config.router.weights, random.Random()),
+    "round_robin": lambda config, pool, default, store: RoundRobin(pool, store),
+    "rules": lambda config, pool, default, store: Rules(config.router.rules, default),
+    "llm": lambda config, pool, default, store: LLMChooser(
         pool, config.llms, config.router.router_model or "", default, config.router.timeout, config.router.router_llm
     ),
-    "cost": lambda config, pool, default: Cheapest(pool, config.llms),
-    "trained": lambda config, pool, default: build_trained(config, pool),
-    "custom": lambda config, pool, default: load_custom(config, pool, default),
+    "cost": lambda config, pool, default, store: Cheapest(pool, config.llms),
+    "trained": lambda config, pool, default, store: build_trained(config, pool),
+    "custom": lambda config, pool, default, store: load_custom(config, pool, default),
 }
 STRATEGIES = frozenset(_BUILDERS)
 assert STRATEGIES == frozenset(ROUTER_STRATEGIES), "config.ROUTER_STRATEGIES and the routing registry disagree"
 
 
-def build_strategy(config: OpenClawConfig) -> Strategy:
-    """The strategy ``config.router`` names (the config has already checked the name)."""
+def build_strategy(config: OpenClawConfig, store: StateStore | None = None) -> Strategy:
+    """The strategy ``config.router`` names (the config has already checked the name); ``store``
+    holds what a strategy shares across workers and instances (the round-robin position)."""
     router = config.router
     builder = _BUILDERS[router.strategy]
     pool = router.pool(list(config.llms))
-    return builder(config, pool, router.default or pool[0])
+    return builder(config, pool, router.default or pool[0], store)
 
 
 class Router:
     """``select(request)`` -> the candidates to try: the chosen model, then its fallbacks."""
 
-    def __init__(self, config: OpenClawConfig, backend: Completer | None = None) -> None:
+    def __init__(self, config: OpenClawConfig, backend: Completer | None = None, store: StateStore | None = None) -> None:
         self.config = config
         self.names = list(config.llms)
-        self.strategy = build_strategy(config)
+        self.strategy = build_strategy(config, store)
         fallbacks = config.router.fallback_models
         # One precomputed, immutable plan per primary: select() does a dict lookup, no copying.
         self._plans: dict[str, Candidates] = {

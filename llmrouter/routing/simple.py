@@ -8,7 +8,7 @@ import random as _random
 from collections.abc import Mapping, Sequence
 
 from llmrouter.routing.request import RoutedRequest
-
+from llmrouter.state import StateStore, pool_name
 
 __all__ = ["First", "RoundRobin", "WeightedRandom"]
 
@@ -48,16 +48,19 @@ class WeightedRandom:
 class RoundRobin:
     """Each model in turn.
 
-    Safe under concurrency: ``choose`` never awaits, so on the event loop no two requests can
-    interleave inside it, and ``next()`` on an ``itertools.count`` is atomic under the GIL
-    should it ever be called from several threads.
+    With a state store the position is the store's (``state.redis_url``: one rotation across
+    every worker and instance; the store's increment is atomic). Without one, an
+    ``itertools.count``: ``choose`` never awaits it, so no two requests interleave there.
     """
 
     name = "round_robin"
 
-    def __init__(self, pool: Sequence[str]) -> None:
+    def __init__(self, pool: Sequence[str], store: StateStore | None = None) -> None:
         self.names = tuple(pool)
+        self.store = store
+        self.pool = pool_name(self.names)
         self._counter = itertools.count()
 
     async def choose(self, request: RoutedRequest) -> str:
-        return self.names[next(self._counter) % len(self.names)]
+        turn = next(self._counter) if self.store is None else await self.store.next_turn(self.pool)
+        return self.names[turn % len(self.names)]

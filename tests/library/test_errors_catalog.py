@@ -211,7 +211,7 @@ def test_errors_are_built_only_in_the_catalog():
     root = Path(__file__).resolve().parents[2]
     offenders = []
     for path in sorted([*root.glob("llmrouter/**/*.py"), *root.glob("openclaw_litellm/**/*.py")]):
-        if path == root / "llmrouter" / "errors.py":
+        if path.parent == root / "llmrouter" / "errors":  # the catalog package itself
             continue
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.Call):

@@ -115,7 +115,7 @@ def exercise(base: str) -> list[str]:
         assert record(client.get("/v1/models", headers=ok)).status_code == 200
         assert record(client.get("/v1/models", headers={"x-api-key": GATEWAY_KEY})).status_code == 200
         assert record(client.get("/v1/models", headers={"authorization": "Bearer not-the-key-123456"})).status_code == 401
-        assert record(client.get("/metrics", headers=ok)).status_code == 404
+        assert record(client.get("/metrics", headers=ok)).status_code == 200  # checked again below, after traffic
         # A client error that echoes client input: a model named like the gateway key.
         assert record(client.post("/v1/chat/completions", headers=ok, json={"model": GATEWAY_KEY, "messages": HELLO})).status_code == 404
         for stream in (False, True):
@@ -131,6 +131,9 @@ def exercise(base: str) -> list[str]:
             ws.send(json.dumps({"model": model, "messages": HELLO}))
             while (frame := ws.recv(timeout=30)) != "data: [DONE]\n\n":
                 seen.append(str(frame))
+    with httpx.Client(base_url=base, timeout=30) as client:  # the metrics after all of that traffic
+        scraped = record(client.get("/metrics", headers=ok))
+        assert scraped.status_code == 200 and 'llmrouter_requests_total{model="ok",status="200"}' in scraped.text
     assert any("bedrock says hi" in s for s in seen) and any('"invalid_api_key"' in s for s in seen)
     return seen
 

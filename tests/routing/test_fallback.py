@@ -239,7 +239,7 @@ async def test_a_model_that_keeps_failing_is_skipped_during_its_cooldown(ups):
     async with asgi_gateway(ups.config(["down", "backup"], cooldown_after=2, cooldown=30)) as (client, app):
         first = [await chat(client, "down") for _ in range(2)]
         assert [r.headers["x-openclaw-attempts"] for r in first] == ["2", "2"]
-        assert app.state.service.cooldowns.cooling("down")
+        assert await app.state.service.cooldowns.cooling("down")
         again = [await chat(client, "down"), await chat(client, "auto", True)]
     assert [(r.headers["x-openclaw-model"], r.headers["x-openclaw-attempts"]) for r in again] == [("backup", "1")] * 2
     assert ups.hits == {"down": 2, "backup": 4}
@@ -267,45 +267,45 @@ DOWN = errors.upstream_error("m", "test", 503)
 CANDIDATES = [("a", 1), ("b", 2), ("c", 3)]
 
 
-def test_cooldown_after_consecutive_failures_and_expiry():
+async def test_cooldown_after_consecutive_failures_and_expiry():
     clock = Clock()
     cd = Cooldowns(after=3, seconds=10, clock=clock)
     for _ in range(2):
-        cd.failure("a", DOWN)
-    assert not cd.cooling("a") and cd.order(CANDIDATES) == CANDIDATES
-    cd.failure("a", DOWN)
-    assert cd.cooling("a") and [n for n, _ in cd.order(CANDIDATES)] == ["b", "c", "a"]
+        await cd.failure("a", DOWN)
+    assert not await cd.cooling("a") and await cd.order(CANDIDATES) == CANDIDATES
+    await cd.failure("a", DOWN)
+    assert await cd.cooling("a") and [n for n, _ in await cd.order(CANDIDATES)] == ["b", "c", "a"]
     clock.now += 10
-    assert not cd.cooling("a")
-    cd.failure("a", DOWN)  # half-open: one more failure after the cooldown cools it again
-    assert cd.cooling("a")
-    cd.success("a")
-    assert not cd.cooling("a")
-    cd.failure("a", DOWN)
-    assert not cd.cooling("a")
+    assert not await cd.cooling("a")
+    await cd.failure("a", DOWN)  # half-open: one more failure after the cooldown cools it again
+    assert await cd.cooling("a")
+    await cd.success("a")
+    assert not await cd.cooling("a")
+    await cd.failure("a", DOWN)
+    assert not await cd.cooling("a")
 
 
-def test_success_resets_the_count_and_client_errors_do_not_count():
+async def test_success_resets_the_count_and_client_errors_do_not_count():
     cd = Cooldowns(after=2, seconds=10, clock=Clock())
-    cd.failure("a", DOWN)
-    cd.success("a")
-    cd.failure("a", DOWN)
-    cd.failure("a", errors.bad_request("nope"))
-    assert not cd.cooling("a")
+    await cd.failure("a", DOWN)
+    await cd.success("a")
+    await cd.failure("a", DOWN)
+    await cd.failure("a", errors.bad_request("nope"))
+    assert not await cd.cooling("a")
 
 
-def test_retry_after_cools_a_model_for_as_long_as_it_asks_at_most_the_cooldown():
+async def test_retry_after_cools_a_model_for_as_long_as_it_asks_at_most_the_cooldown():
     clock = Clock()
     cd = Cooldowns(after=3, seconds=10, clock=clock)
-    cd.failure("a", errors.throttled("m", None, "test", retry_after=2))
-    cd.failure("b", errors.throttled("m", None, "test", retry_after=60))
+    await cd.failure("a", errors.throttled("m", None, "test", retry_after=2))
+    await cd.failure("b", errors.throttled("m", None, "test", retry_after=60))
     clock.now += 2
-    assert not cd.cooling("a") and cd.cooling("b")
+    assert not await cd.cooling("a") and await cd.cooling("b")
     clock.now += 8
-    assert not cd.cooling("b")
+    assert not await cd.cooling("b")
 
 
-def test_a_zero_cooldown_disables_it():
+async def test_a_zero_cooldown_disables_it():
     cd = Cooldowns(after=1, seconds=0, clock=Clock())
-    cd.failure("a", errors.throttled("m", None, "test", retry_after=5))
-    assert not cd.cooling("a")
+    await cd.failure("a", errors.throttled("m", None, "test", retry_after=5))
+    assert not await cd.cooling("a")

@@ -133,15 +133,13 @@ LIMIT = 1000
 def test_llmrouter_serve_gives_uvicorn_the_websocket_size_limit(tmp_path, monkeypatch):
     import argparse
 
-    import uvicorn
-
-    from openclaw_litellm import server
+    from openclaw_litellm import server, serving
     from openclaw_litellm.websocket import FRAME_SLACK
 
     path = tmp_path / "gw.yaml"
     path.write_text(f"serve:\n  max_body_bytes: {LIMIT}\nllms:\n  m: {{provider: vllm, model: m, base_url: 'http://127.0.0.1:9/v1'}}\n")
     ran: dict = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, **options: ran.update(options))
+    monkeypatch.setattr(serving.GatewayServer, "run", lambda self, sockets=None: ran.update(ws_max_size=self.config.ws_max_size))
     monkeypatch.setattr(server, "_exit_cleanly_on_sigterm", lambda: None)
     args = argparse.Namespace(config=str(path), host=None, port=None, prefix=None, log_level="warning")
     assert server.run_from_cli(args) == 0
