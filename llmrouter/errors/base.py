@@ -7,7 +7,7 @@ from typing import Any
 
 from llmrouter.secrets import redact
 
-__all__ = ["GatewayError"]
+__all__ = ["GatewayError", "model_in_region"]
 
 
 class GatewayError(Exception):
@@ -45,5 +45,6 @@ class GatewayError(Exception):
         return f"GatewayError(status={self.status}, code={self.code!r}, message={self.message!r})"
 
 
-def _where(model_id: str, region: str | None) -> str:
+def model_in_region(model_id: str, region: str | None) -> str:
+    """How Bedrock messages name a model: with the region it was called in."""
     return f"model '{model_id}' in region '{region or 'unresolved'}'"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from llmrouter.errors.base import GatewayError, _where
+from llmrouter.errors.base import GatewayError, model_in_region
 
 __all__ = ["boto3_missing", "credentials_invalid", "credentials_missing", "litellm_missing", "model_access_denied", "model_id_invalid", "provider_key_unset", "region_missing"]
 
@@ -54,7 +54,7 @@ def provider_key_unset(variable: str, model: str, key_path: str) -> GatewayError
 
 def credentials_missing(model_id: str, region: str | None) -> GatewayError:
     return GatewayError(
-        f"No AWS credentials found for Bedrock ({_where(model_id, region)}). Configure them "
+        f"No AWS credentials found for Bedrock ({model_in_region(model_id, region)}). Configure them "
         "in any way boto3 reads: environment variables AWS_ACCESS_KEY_ID and "
         "AWS_SECRET_ACCESS_KEY (plus AWS_SESSION_TOKEN for temporary ones), a profile in "
         "~/.aws/credentials or ~/.aws/config (select it with AWS_PROFILE or `aws_profile` in "
@@ -69,7 +69,7 @@ def credentials_missing(model_id: str, region: str | None) -> GatewayError:
 def credentials_invalid(model_id: str, region: str | None, detail: str = "") -> GatewayError:
     reason = f" AWS said: {detail}." if detail else ""
     return GatewayError(
-        f"AWS rejected the credentials used for Bedrock ({_where(model_id, region)}): they "
+        f"AWS rejected the credentials used for Bedrock ({model_in_region(model_id, region)}): they "
         f"are invalid or expired.{reason} Refresh them (`aws sso login`, new temporary "
         "credentials with their AWS_SESSION_TOKEN, or a corrected access key pair) and check "
         "which ones are in use with `aws sts get-caller-identity`.",
@@ -81,7 +81,7 @@ def credentials_invalid(model_id: str, region: str | None, detail: str = "") -> 
 
 def model_id_invalid(model_id: str, region: str | None) -> GatewayError:
     return GatewayError(
-        f"Bedrock does not recognise {_where(model_id, region)}. Either the id is misspelt "
+        f"Bedrock does not recognise {model_in_region(model_id, region)}. Either the id is misspelt "
         f"or the model is not offered in that region. Valid ids look like {EXAMPLE_MODEL_IDS}; "
         f"list them with `aws bedrock list-foundation-models --region {region or 'REGION'}` "
         f"or see {MODEL_IDS_URL}. If the model exists elsewhere, set `aws_region` for it in "
@@ -95,7 +95,7 @@ def model_id_invalid(model_id: str, region: str | None) -> GatewayError:
 def model_access_denied(model_id: str, region: str | None, detail: str = "") -> GatewayError:
     reason = f" AWS said: {detail}." if detail else ""
     return GatewayError(
-        f"Bedrock refused access to {_where(model_id, region)}.{reason} Request access to the "
+        f"Bedrock refused access to {model_in_region(model_id, region)}.{reason} Request access to the "
         "model in the Bedrock console (Model access) for that region, make sure the IAM "
         "identity may call bedrock:InvokeModel, or set `aws_region` to a region where the "
         f"model is available ({MODEL_REGION_TABLE_URL}). Some models need a cross-region "

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from llmrouter.errors.base import GatewayError, _where
+from llmrouter.errors.base import GatewayError, model_in_region
 from llmrouter.providers import BEDROCK
 
 __all__ = ["deadline_exceeded", "replay_missing", "throttled", "timeout", "upstream_auth_failed", "upstream_error", "upstream_interrupted", "upstream_unreachable"]
 
 def timeout(model_id: str, region: str | None, seconds: float | None, provider: str) -> GatewayError:
-    where = _where(model_id, region) if provider == BEDROCK else f"model '{model_id}'"
+    where = model_in_region(model_id, region) if provider == BEDROCK else f"model '{model_id}'"
     limit = f" after {seconds:g} s" if seconds else ""
     return GatewayError(
         f"The {provider} request for {where} timed out{limit}. Check that the endpoint is "
@@ -35,7 +35,7 @@ def deadline_exceeded(model_id: str, region: str | None, provider: str, deadline
 
 
 def throttled(model_id: str, region: str | None, provider: str, retry_after: float | None = None) -> GatewayError:
-    where = _where(model_id, region) if provider == BEDROCK else f"model '{model_id}'"
+    where = model_in_region(model_id, region) if provider == BEDROCK else f"model '{model_id}'"
     wait = f" Retry after {retry_after:g} s." if retry_after else " Retry after a short wait."
     quota = (
         " Request a higher quota in AWS Service Quotas, or spread load over other regions "
@@ -103,7 +103,7 @@ def upstream_unreachable(
     reason = f" ({detail})" if detail else ""
     where = f"{endpoint} " if endpoint else ""
     # Bedrock's endpoint may be a custom URL (VPC endpoint, stub) that does not show the region.
-    model = _where(model_id, region) if provider == BEDROCK else f"model '{model_id}'"
+    model = model_in_region(model_id, region) if provider == BEDROCK else f"model '{model_id}'"
     # For Bedrock a wrong `aws_region` is as likely as a network fault: its host is bedrock-runtime.<region>.
     check = "`aws_region` (is Bedrock offered in that region?), the network, `base_url` if set" if provider == BEDROCK else "the network, `base_url` in the YAML"
     return GatewayError(
