@@ -58,7 +58,8 @@ class RedisStore:
             from redis.backoff import NoBackoff
             from redis.asyncio.retry import Retry
         except ImportError:  # pragma: no cover - depends on the installation
-            raise ImportError("state.redis_url needs redis-py: pip install 'llmrouter[redis]'") from None
+            # A ValueError: `serve` reports it as its one-line configuration error, not a traceback.
+            raise ValueError("state.redis_url needs redis-py, which is not installed: pip install 'llmrouter[redis]'") from None
         self.location = redis_location(url)
         self.prefix = prefix
         self.local = fallback or LocalStore()
