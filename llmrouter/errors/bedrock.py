@@ -4,7 +4,22 @@ from __future__ import annotations
 
 from llmrouter.errors.base import GatewayError, model_in_region
 
-__all__ = ["boto3_missing", "credentials_invalid", "credentials_missing", "litellm_missing", "model_access_denied", "model_id_invalid", "provider_key_unset", "region_missing"]
+__all__ = [
+    "boto3_missing",
+    "credentials_invalid",
+    "credentials_missing",
+    "litellm_missing",
+    "model_access_denied",
+    "model_id_invalid",
+    "provider_key_unset",
+    "region_missing",
+]
+
+
+def _aws_said(detail: str) -> str:
+    """AWS's own words, when it gave any, inside our message."""
+    return f" AWS said: {detail}." if detail else ""
+
 
 MODEL_REGION_TABLE_URL = "https://docs.aws.amazon.com/bedrock/latest/userguide/models-regions.html"
 MODEL_IDS_URL = "https://docs.aws.amazon.com/bedrock/latest/userguide/model-ids.html"
@@ -16,28 +31,24 @@ EXAMPLE_MODEL_IDS = (
 )
 
 
-
+def _dependency_missing(message: str) -> GatewayError:
+    # Not retryable: installing the package is the fix, and a retry finds it missing again.
+    return GatewayError(message, status=503, type="server_error", code="bedrock_dependency_missing")
 
 
 def boto3_missing() -> GatewayError:
-    return GatewayError(
+    return _dependency_missing(
         "AWS Bedrock needs boto3, which cannot be imported here (llmrouter's install brings it "
         "through LiteLLM: it was removed, or this runs in another environment). Reinstall it with "
-        "`pip install boto3` in the environment the gateway runs in, then retry.",
-        status=503,
-        type="server_error",
-        code="bedrock_dependency_missing",
+        "`pip install boto3` in the environment the gateway runs in, then retry."
     )
 
 
 def litellm_missing() -> GatewayError:
-    return GatewayError(
+    return _dependency_missing(
         "AWS Bedrock calls go through LiteLLM, which is not importable in this environment. "
         "Install it with `pip install litellm` (or reinstall llmrouter: `pip install -e .`) in the same "
-        "environment as llmrouter, then restart.",
-        status=503,
-        type="server_error",
-        code="bedrock_dependency_missing",
+        "environment as llmrouter, then restart."
     )
 
 
@@ -46,9 +57,7 @@ def provider_key_unset(variable: str, model: str, key_path: str) -> GatewayError
     return GatewayError(
         f"Model '{model}' has no API key: `{key_path}` reads the environment variable {variable}, which "
         f"is not set. Set {variable} (export {variable}=...) and restart the gateway.",
-        status=401,
-        type="authentication_error",
-        code="provider_key_unset",
+        status=401, type="authentication_error", code="provider_key_unset",
     )
 
 
@@ -60,22 +69,17 @@ def credentials_missing(model_id: str, region: str | None) -> GatewayError:
         "~/.aws/credentials or ~/.aws/config (select it with AWS_PROFILE or `aws_profile` in "
         "the YAML), `aws sso login --profile NAME` for SSO, or an instance/task role. "
         f"See {CREDENTIALS_URL}",
-        status=401,
-        type="authentication_error",
-        code="aws_credentials_missing",
+        status=401, type="authentication_error", code="aws_credentials_missing",
     )
 
 
 def credentials_invalid(model_id: str, region: str | None, detail: str = "") -> GatewayError:
-    reason = f" AWS said: {detail}." if detail else ""
     return GatewayError(
         f"AWS rejected the credentials used for Bedrock ({model_in_region(model_id, region)}): they "
-        f"are invalid or expired.{reason} Refresh them (`aws sso login`, new temporary "
+        f"are invalid or expired.{_aws_said(detail)} Refresh them (`aws sso login`, new temporary "
         "credentials with their AWS_SESSION_TOKEN, or a corrected access key pair) and check "
         "which ones are in use with `aws sts get-caller-identity`.",
-        status=401,
-        type="authentication_error",
-        code="aws_credentials_invalid",
+        status=401, type="authentication_error", code="aws_credentials_invalid",
     )
 
 
@@ -86,23 +90,18 @@ def model_id_invalid(model_id: str, region: str | None) -> GatewayError:
         f"list them with `aws bedrock list-foundation-models --region {region or 'REGION'}` "
         f"or see {MODEL_IDS_URL}. If the model exists elsewhere, set `aws_region` for it in "
         f"the YAML (regions per model: {MODEL_REGION_TABLE_URL}).",
-        status=400,
-        type="invalid_request_error",
-        code="bedrock_model_id_invalid",
+        status=400, type="invalid_request_error", code="bedrock_model_id_invalid",
     )
 
 
 def model_access_denied(model_id: str, region: str | None, detail: str = "") -> GatewayError:
-    reason = f" AWS said: {detail}." if detail else ""
     return GatewayError(
-        f"Bedrock refused access to {model_in_region(model_id, region)}.{reason} Request access to the "
+        f"Bedrock refused access to {model_in_region(model_id, region)}.{_aws_said(detail)} Request access to the "
         "model in the Bedrock console (Model access) for that region, make sure the IAM "
         "identity may call bedrock:InvokeModel, or set `aws_region` to a region where the "
         f"model is available ({MODEL_REGION_TABLE_URL}). Some models need a cross-region "
         "inference profile id (for example 'us.' + the model id).",
-        status=403,
-        type="permission_error",
-        code="bedrock_model_access_denied",
+        status=403, type="permission_error", code="bedrock_model_access_denied",
     )
 
 
@@ -111,7 +110,5 @@ def region_missing(model_id: str) -> GatewayError:
         f"No AWS region is configured for Bedrock model '{model_id}'. Set `aws_region` for "
         "it in the YAML (for example us-east-1), or AWS_REGION / AWS_DEFAULT_REGION in the "
         "environment, or `region` in your AWS profile.",
-        status=400,
-        type="invalid_request_error",
-        code="aws_region_missing",
+        status=400, type="invalid_request_error", code="aws_region_missing",
     )
