@@ -65,7 +65,7 @@ class LLMBackend:
         """An OpenAI ``chat.completion`` dict (usage included)."""
         if not llm.is_bedrock:
             return await api_calling.achat(chat_call(llm, self.config, messages, params, self.timeout), client=self.client)
-        litellm = await self._litellm(llm)
+        litellm = await self._litellm(llm, messages)
         try:
             response = await litellm.acompletion(messages=messages, client=self.client, **params, **litellm_params(llm, self.timeout))
         except Exception as exc:
@@ -79,7 +79,7 @@ class LLMBackend:
             async for chunk in api_calling.astream_chat(call, client=self.client):
                 yield chunk
             return
-        litellm = await self._litellm(llm)
+        litellm = await self._litellm(llm, messages)
         try:
             stream = await litellm.acompletion(
                 messages=messages, stream=True, stream_options={"include_usage": True}, client=self.client,
@@ -90,11 +90,19 @@ class LLMBackend:
         except Exception as exc:
             raise self._bedrock_error(exc, llm) from None
 
-    async def _litellm(self, llm: LLMConfig) -> Any:
+    async def _litellm(self, llm: LLMConfig, messages: list[dict[str, Any]]) -> Any:
         try:
-            return await self.warmup.ready()
+            litellm = await self.warmup.ready()
         except ModuleNotFoundError as exc:
             raise errors.classify(exc, provider=BEDROCK, model_id=llm.model, region=llm.aws_region) from None
+        # LiteLLM's own check of the client's messages, run here so that its plain Exception is
+        # the client's 400, not an upstream failure that is retried and cools the model down.
+        validate = litellm.utils.validate_chat_completion_user_messages
+        try:
+            validate(messages)
+        except Exception as exc:
+            raise errors.bad_request(f"messages: {exc}", param="messages") from None
+        return litellm
 
     def _bedrock_error(self, exc: BaseException, llm: LLMConfig) -> errors.GatewayError:
         """LiteLLM re-wraps what our handler raised; find the catalog error inside."""

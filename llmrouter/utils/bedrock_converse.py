@@ -89,24 +89,32 @@ def history_tools(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _check_images(messages: list[dict[str, Any]], model_id: str) -> None:
-    """Bedrock takes image bytes only; LiteLLM would download a URL itself, from the server.
+    """Bedrock takes image and file bytes only; LiteLLM would download a URL itself, from the
+    server (for a tool message, synchronously, on the event loop).
 
     That would be a request to any address a client names (the gateway's network included),
-    so only inline ``data:`` URLs are accepted.
+    so only inline ``data:`` URLs are accepted, for images and for files.
     """
     for i, message in enumerate(messages):
         content = message.get("content")
         if not isinstance(content, list):
             continue
         for part in content:
-            if not isinstance(part, dict) or part.get("type") != "image_url":
+            kind = part.get("type") if isinstance(part, dict) else None
+            if kind == "image_url":
+                image = part.get("image_url")
+                urls = [image.get("url") if isinstance(image, dict) else image]
+                what, example = "images", "data:image/png;base64,..."
+            elif kind == "file":
+                file = part.get("file") if isinstance(part.get("file"), dict) else {}
+                urls = [file[key] for key in ("file_id", "file_data") if key in file] or [None]
+                what, example = "files", "data:application/pdf;base64,..."
+            else:
                 continue
-            image = part.get("image_url")
-            url = image.get("url") if isinstance(image, dict) else image
-            if not isinstance(url, str) or not url.startswith("data:"):
+            if not all(isinstance(url, str) and url.startswith("data:") for url in urls):
                 raise errors.bad_request(
-                    f"messages[{i}]: Bedrock model '{model_id}' takes images inline only: send the image as a "
-                    "`data:image/png;base64,...` URL (the gateway does not download images for Bedrock).",
+                    f"messages[{i}]: Bedrock model '{model_id}' takes {what} inline only: send the bytes as a "
+                    f"`{example}` URL (the gateway does not download {what} for Bedrock).",
                     param=f"messages.{i}.content",
                 )
 

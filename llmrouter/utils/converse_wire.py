@@ -33,6 +33,7 @@ from typing import Any
 
 import orjson
 
+from llmrouter import errors
 from llmrouter.utils.aws_signing import auth_headers
 from llmrouter.utils.http_client import AsyncClient, borrowed_or_own
 from llmrouter.utils.litellm_setup import load_litellm
@@ -101,23 +102,30 @@ async def build_request(kwargs: dict[str, Any], *, streaming: bool) -> ConverseR
     parts = _litellm_parts()
     model_id = kwargs["model"].removeprefix(_PREFIX)
     region = kwargs["aws_region_name"]
-    messages = _messages(parts, kwargs["messages"], model_id)
-    openai_params = {k: v for k, v in kwargs.items() if k not in _CALL_KEYS}
-    if openai_params.get("tools"):
-        openai_params["tools"] = parts.fix_tools(tools=openai_params["tools"])
     # A deployment's model_info (say, supports_prompt_caching) reaches both steps, as in completion().
     model_info = kwargs.get("model_info")
-    optional_params = parts.optional_params(
-        model=f"converse/{model_id}", custom_llm_provider="bedrock", messages=messages, drop_params=True,
-        model_info=model_info, **openai_params,
-    )
-    for key in _HANDLER_KEYS:
-        optional_params.pop(key, None)
+    try:
+        messages = _messages(parts, kwargs["messages"], model_id)
+        openai_params = {k: v for k, v in kwargs.items() if k not in _CALL_KEYS}
+        if openai_params.get("tools"):
+            openai_params["tools"] = parts.fix_tools(tools=openai_params["tools"])
+        optional_params = parts.optional_params(
+            model=f"converse/{model_id}", custom_llm_provider="bedrock", messages=messages, drop_params=True,
+            model_info=model_info, **openai_params,
+        )
+        for key in _HANDLER_KEYS:
+            optional_params.pop(key, None)
+        data = await parts.config._async_transform_request(
+            model=model_id, messages=messages, optional_params=optional_params, headers={},
+            litellm_params={"drop_params": True, **({"model_info": model_info} if model_info else {})},
+        )
+    except errors.GatewayError:
+        raise
+    except Exception as exc:
+        # Nothing has been sent yet: what LiteLLM cannot turn into Converse is the request's own
+        # shape (an unknown content part...). A 400, not a retryable 502 that cools the model.
+        raise errors.bad_request(f"this request cannot be sent to Bedrock model '{model_id}': {exc}", param="messages") from None
     json_mode = optional_params.get("json_mode") is True
-    data = await parts.config._async_transform_request(
-        model=model_id, messages=messages, optional_params=optional_params, headers={},
-        litellm_params={"drop_params": True, **({"model_info": model_info} if model_info else {})},
-    )
     base, _ = parts.aws.get_runtime_endpoint(
         api_base=None, aws_bedrock_runtime_endpoint=kwargs.get("aws_bedrock_runtime_endpoint"), aws_region_name=region
     )

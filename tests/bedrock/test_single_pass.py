@@ -117,3 +117,22 @@ def test_credentials_are_resolved_once_and_afresh_when_the_environment_changes(m
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDROTATEDKEY000000")
     rotated = aws_signing.credentials_for(None)
     assert rotated is not first and rotated.access_key == "AKIDROTATEDKEY000000"
+
+
+@pytest.mark.parametrize("part", [
+    {"type": "bogus"},  # LiteLLM cannot turn it into Converse
+    {"type": "file", "file": {"file_id": "https://example.com/report.pdf"}},  # LiteLLM would download it
+    {"type": "file", "file": {"file_data": "http://169.254.169.254/latest/meta-data/"}},
+    {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}},
+])
+async def test_a_content_part_bedrock_cannot_take_is_a_400_before_any_network(bedrock: Any, part: dict[str, Any]) -> None:
+    """The client's own request shape: not a retryable 502 (which would cool the model for
+    everyone) and never a download by the gateway."""
+    from llmrouter import errors
+
+    backend, llm, sent, _ = bedrock
+    messages = [{"role": "user", "content": [{"type": "text", "text": "Look"}, part]}]
+    with pytest.raises(errors.GatewayError) as caught:
+        await backend.complete(llm, messages, {"max_tokens": 12})
+    assert (caught.value.status, caught.value.retryable) == (400, False), caught.value.message
+    assert sent == []

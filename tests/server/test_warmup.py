@@ -38,7 +38,9 @@ async def _fake_acompletion(**kwargs: Any) -> dict[str, Any]:
     }
 
 
-FAKE_LITELLM = types.SimpleNamespace(acompletion=_fake_acompletion)
+FAKE_LITELLM = types.SimpleNamespace(
+    acompletion=_fake_acompletion, utils=types.SimpleNamespace(validate_chat_completion_user_messages=lambda messages: messages)
+)
 
 
 @pytest.fixture
