@@ -54,9 +54,18 @@ def prices_of(model: Priced | Mapping[str, Any]) -> Prices:
         return model
     get = model.get if isinstance(model, Mapping) else lambda key: getattr(model, key, None)
     write = get("cache_write_price")
-    if write is None and get("prompt_cache_ttl") == "1h" and get("input_price") is not None:
+    if write is None and get("prompt_cache_ttl") == "1h" and get("input_price") is not None and _writes_1h(get):
         write = get("input_price") * CACHE_WRITE_1H_RATIO  # a model caching for an hour writes at 2x
     return Prices(get("input_price"), get("output_price"), get("cache_read_price"), write)
+
+
+def _writes_1h(get: Any) -> bool:
+    """Whether 1-hour cache points are really sent: models without a 1-hour TTL get 5-minute ones
+    (``prompt_cache``), whose writes cost 1.25x, not 2x."""
+    from llmrouter.prompt_cache import bedrock_cache_support
+
+    support = bedrock_cache_support(str(get("model") or ""), get("prompt_cache") or "auto")
+    return support is not None and support.ttl_1h
 
 
 def _int(value: Any) -> int:

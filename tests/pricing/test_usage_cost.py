@@ -36,3 +36,12 @@ def test_config_prices_cache_writes_at_2x_for_a_one_hour_ttl():
     hour = five.model_copy(update={"prompt_cache_ttl": "1h"})
     assert math.isclose(usage_cost(usage, five), 0.0375) and math.isclose(usage_cost(usage, hour), 0.06)
     assert math.isclose(usage_cost(usage, hour.model_copy(update={"cache_write_price": 4.0})), 0.04)
+
+
+def test_a_1h_ttl_is_priced_at_2x_only_where_the_model_really_caches_for_an_hour():
+    usage = {"prompt_tokens": 1_000, "completion_tokens": 0, "prompt_tokens_details": {"cache_write_tokens": 1_000}}
+    hour = {"model": "anthropic.claude-sonnet-4-5-20250929-v1:0", "prompt_cache_ttl": "1h", "input_price": 3.0}
+    assert math.isclose(usage_cost(usage, hour), 1_000 * 6.0 / 1e6)
+    # Claude 3.7 has no 1-hour TTL: the gateway sends 5-minute points, written at 1.25x.
+    five_minutes = {**hour, "model": "anthropic.claude-3-7-sonnet-20250219-v1:0"}
+    assert math.isclose(usage_cost(usage, five_minutes), 1_000 * 3.75 / 1e6)
