@@ -116,6 +116,7 @@ def serve_one(args: argparse.Namespace, config: OpenClawConfig, *, host: str = "
     import uvicorn
 
     from openclaw_litellm.app import create_app
+    from openclaw_litellm.litellm_warmup import LiteLLMWarmup
     from openclaw_litellm.observability import Drain
     from openclaw_litellm.reloadable import ReloadableApp
     from openclaw_litellm.serving import GatewayServer
@@ -123,9 +124,12 @@ def serve_one(args: argparse.Namespace, config: OpenClawConfig, *, host: str = "
 
     drain = Drain()
     stores = _Stores()
+    # One LiteLLM warm-up per process: a reload must not warm up again (and turn /health/ready
+    # 503 meanwhile, which a load balancer would take as the instance going away).
+    warmup = LiteLLMWarmup()
 
     def build(new: OpenClawConfig) -> Any:
-        return create_app(new, prefix=args.prefix, store=stores.get(new), drain=drain)
+        return create_app(new, prefix=args.prefix, store=stores.get(new), drain=drain, warmup=warmup)
 
     try:
         app = ReloadableApp(lambda: OpenClawConfig.from_yaml(args.config), build, config)

@@ -99,3 +99,19 @@ def test_the_drain_timeout_bounds_a_stream_that_would_not_end(gateways, upstream
     assert gw.proc.wait(10) == 0
     assert time.monotonic() - started < 3.0
     assert "drain timeout of 0.3 s reached" in gw.log_text()
+
+
+def test_a_reload_does_not_warm_litellm_up_again(gateways, upstream):  # noqa: F811
+    """/health/ready stays 200 across SIGHUP: a readiness probe must not see a reloaded
+    instance as going away while a second LiteLLM warm-up runs."""
+    up = upstream(loopback_route)
+    text = config_text(up.url, ["plain"]) + "  titan: {provider: bedrock, model: amazon.titan-text-lite-v1, aws_region: us-east-1}\n"
+    gw = gateways("warm", text).wait_ready()
+    gw.proc.send_signal(signal.SIGHUP)
+    gw.wait_log("config reloaded")
+    statuses = []
+    for _ in range(20):
+        statuses.append(httpx.get(f"{gw.url}/health/ready", timeout=5).status_code)
+        time.sleep(0.05)
+    assert set(statuses) == {200}, statuses
+    assert gw.log_text().count("LiteLLM loaded in") == 1
