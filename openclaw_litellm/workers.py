@@ -58,14 +58,14 @@ def _drain_when_orphaned(supervisor: int) -> None:
     threading.Thread(target=watch, name="orphan-watch", daemon=True).start()
 
 
-def _worker(args: argparse.Namespace, host: str, port: int, supervisor: int) -> None:
+def _worker(args: argparse.Namespace, host: str, port: int, supervisor: int, config: Any) -> None:
+    """One worker, started on ``config``: the config the supervisor last validated, not the file
+    as it is now (a respawn must not trip over a broken YAML that nobody has reloaded yet)."""
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until the server's own handler is in place
     _drain_when_orphaned(supervisor)
     from llmrouter.recording import recording
     from openclaw_litellm.server import serve_one, setup_logging
-    from llmrouter.config import OpenClawConfig
 
-    config = OpenClawConfig.from_yaml(args.config)
     setup_logging(args.log_level, config.serve.log_format)
     sock = _bind(host, port, listen=True)
     with recording(None, args.replay, args.match_body):
@@ -95,8 +95,12 @@ def supervise(args: argparse.Namespace, config: Any, host: str, port: int) -> in
     context = multiprocessing.get_context("spawn")
     workers: list[Any] = []
 
+    validated = {"config": config}  # the last config that loaded: what a new worker starts on
+
     def start() -> Any:
-        process = context.Process(target=_worker, args=(args, host, port, os.getpid()), name="llmrouter-worker", daemon=False)
+        process = context.Process(
+            target=_worker, args=(args, host, port, os.getpid(), validated["config"]), name="llmrouter-worker", daemon=False
+        )
         process.start()
         return process
 
@@ -113,7 +117,7 @@ def supervise(args: argparse.Namespace, config: Any, host: str, port: int) -> in
                 signum = events.pop(0)
                 if signum == signal.SIGHUP:
                     try:
-                        OpenClawConfig.from_yaml(args.config)
+                        validated["config"] = OpenClawConfig.from_yaml(args.config)
                     except ValueError as exc:
                         log.error("reload refused, still serving the previous config: %s", exc)
                         continue
