@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import types
 
 import pytest
 
@@ -263,6 +264,8 @@ async def test_the_bedrock_backend_returns_the_catalog_error_litellm_wrapped():
     inner = errors.model_id_invalid(MODEL, REGION)
 
     class FakeLiteLLM:
+        utils = types.SimpleNamespace(validate_chat_completion_user_messages=lambda messages: messages)
+
         async def acompletion(self, **kwargs):
             raise _wrapped(_wrapped(inner, "context"), "original_exception")
 
