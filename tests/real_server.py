@@ -69,3 +69,23 @@ def serving(app: Any, **options: Any) -> Iterator[str]:
         yield running.url
     finally:
         running.stop()
+
+
+def wait_for_ok(proc: Any, url: str, log: Any, *, deadline_s: float, poll_s: float = 0.05) -> None:
+    """Poll ``url`` until it answers 200, for a spawned ``llmrouter serve`` (``proc``, its ``log``
+    file): a process that exits or stays unready fails the test with its log."""
+    import httpx
+    import pytest
+
+    deadline = time.monotonic() + deadline_s
+    with httpx.Client(timeout=1.0) as client:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                pytest.fail(f"llmrouter serve exited with {proc.returncode}:\n{log.read_text()}")
+            try:
+                if client.get(url).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(poll_s)
+    pytest.fail(f"no 200 from {url} within {deadline_s} s:\n{log.read_text()}")

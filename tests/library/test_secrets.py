@@ -22,14 +22,13 @@ import logging
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 from conftest import ROOT, sse_events
 from loopback import StubReply, converse_body, openai_completion_body, openai_sse_parts, recorded_converse_stream_frames
+from real_server import wait_for_ok
 
 PROVIDER_KEY = "prov-planted-3f9a1c7e5b2d8a"
 AWS_SECRET = "awssecret-planted-9b8c7d6e5f4a3b2c1d0e"
@@ -138,20 +137,6 @@ def exercise(base: str) -> list[str]:
     return seen
 
 
-def wait_ready(url: str, proc: subprocess.Popen, log: Path, deadline_s: float = 90.0) -> None:
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"llmrouter serve exited with {proc.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{url}/health/ready", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"not ready within {deadline_s} s:\n{log.read_text()}")
-
-
 def test_no_secret_in_the_serve_process_logs_responses_or_cassettes(upstream_factory, tmp_path):
     up = upstream_factory(route)
     config = tmp_path / "planted.yaml"
@@ -168,7 +153,7 @@ def test_no_secret_in_the_serve_process_logs_responses_or_cassettes(upstream_fac
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_ready(url, proc, log)
+        wait_for_ok(proc, f"{url}/health/ready", log, deadline_s=90.0)
         seen = exercise(url)
     finally:
         proc.terminate()

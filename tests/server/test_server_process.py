@@ -21,6 +21,7 @@ import pytest
 
 from conftest import ROOT
 from loopback import StubReply, converse_body, openai_completion_body, openai_sse_parts
+from real_server import wait_for_ok
 
 HEALTH_DEADLINE_S = 20.0
 READY_DEADLINE_S = 60.0
@@ -75,20 +76,6 @@ def serve(tmp_path):
                 proc.wait(5)
 
 
-def wait_for_health(proc: subprocess.Popen, url: str, log: Path, spawned: float) -> float:
-    with httpx.Client(timeout=1.0) as client:
-        while time.monotonic() - spawned < HEALTH_DEADLINE_S:
-            if proc.poll() is not None:
-                pytest.fail(f"llmrouter serve exited with {proc.returncode}:\n{log.read_text()}")
-            try:
-                if client.get(f"{url}/health").status_code == 200:
-                    return time.monotonic() - spawned
-            except httpx.TransportError:
-                pass
-            time.sleep(0.02)
-    pytest.fail(f"no /health 200 within {HEALTH_DEADLINE_S} s:\n{log.read_text()}")
-
-
 def test_llmrouter_serve_process(serve, upstream):
     up = upstream(route)
     config = f"""
@@ -108,7 +95,8 @@ llms:
 """
     spawned = time.monotonic()
     proc, url, log = serve(config, "--prefix", "--log-level", "info")
-    health_s = wait_for_health(proc, url, log, spawned)
+    wait_for_ok(proc, f"{url}/health", log, deadline_s=HEALTH_DEADLINE_S, poll_s=0.02)
+    health_s = time.monotonic() - spawned
     print(f"\nllmrouter serve -> first /health 200: {health_s:.2f} s")
     assert health_s < HEALTH_DEADLINE_S
 
