@@ -23,6 +23,7 @@ from llmrouter.utils import converse_wire
 from llmrouter.utils.converse_wire import CANNED_ANSWER
 from llmrouter.utils.http_client import pooled_client
 from llmrouter.utils.litellm_setup import load_litellm
+from openclaw_litellm import heap
 
 __all__ = ["LiteLLMWarmup"]
 
@@ -41,21 +42,9 @@ def _load_and_register() -> Any:
         # LiteLLM reads the map into its provider registry only when told to.
         litellm.utils.custom_llm_setup()
     _warm_bedrock_path(litellm)
-    _return_freed_memory()
+    # What the import and the warm-up built lives as long as the process: out of the GC's way.
+    heap.settle()
     return litellm
-
-
-def _return_freed_memory() -> None:
-    """Hand the import's and warm-up's garbage back to the OS (glibc keeps freed heap pages
-    otherwise: ~10 MB of idle RSS here). Elsewhere than glibc this does nothing."""
-    import ctypes
-    import gc
-
-    gc.collect()
-    try:
-        ctypes.CDLL(None).malloc_trim(0)
-    except (AttributeError, OSError):
-        pass
 
 
 class _CannedConverse(httpx2.AsyncBaseTransport):

@@ -20,6 +20,7 @@ from types import FrameType
 
 import uvicorn
 
+from openclaw_litellm import heap
 from openclaw_litellm.observability import Drain
 from openclaw_litellm.reloadable import ReloadableApp
 
@@ -39,6 +40,7 @@ class GatewayServer(uvicorn.Server):
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         self._loop = asyncio.get_running_loop()
         await super().startup(sockets=sockets)
+        heap.settle()  # the app and its imports, before the first request (see openclaw_litellm.heap)
         try:
             self._loop.add_signal_handler(signal.SIGHUP, self._on_hup)
         except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no SIGHUP
