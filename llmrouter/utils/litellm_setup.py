@@ -48,6 +48,10 @@ def load_litellm() -> Any:
             for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
                 logging.getLogger(name).setLevel(logging.ERROR)
             _defer_default_encoding()
+            # Per-model answers LiteLLM recomputes on every Bedrock call (see litellm_memo).
+            from llmrouter.utils.litellm_memo import remember_supported_params
+
+            remember_supported_params(litellm)
             _module = litellm
     return _module
 
