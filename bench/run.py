@@ -142,11 +142,12 @@ def pkg_version(name: str) -> str | None:
 # --- configs ---------------------------------------------------------------------------------
 
 
-def gateway_yaml(port: int, openai_port: int, bedrock_port: int | None) -> str:
+def gateway_yaml(port: int, openai_port: int, bedrock_port: int | None, workers: int = 1) -> str:
     text = f"""serve:
   host: 127.0.0.1
   port: {port}
   timeout: 60
+  workers: {workers}
 llms:
   bench:
     provider: openai
@@ -265,7 +266,7 @@ class Bench:
 
     def phase_llmrouter(self, up: int, bp: int, bedrock_endpoint: str) -> None:
         port = free_port()
-        gw = self.start_gateway("llmrouter", gateway_yaml(port, up, bp), port)
+        gw = self.start_gateway("llmrouter", gateway_yaml(port, up, bp, self.args.workers), port)
         health = wait_http(port, "/health", timeout=60, proc=gw, interval=0.005)
         if health is None:
             raise RuntimeError(f"llmrouter serve did not answer /health; log:\n{gw.tail()}")
@@ -443,6 +444,7 @@ class Bench:
             "upstream": {"openai": {"delay_ms": self.args.delay_ms, "chunks": self.args.chunks, "interval_ms": self.args.interval_ms},
                          "bedrock": {"delay_ms": self.args.delay_ms, "chunks": self.args.bedrock_chunks, "interval_ms": self.args.bedrock_interval_ms}},
             "plan": {k: v for k, v in self.plan.items()},
+            "gateway_workers": self.args.workers,
         }
         self.time_help()
         op, up = self.start_stub("bench.upstreams.openai_stub", "openai-stub", self.args.delay_ms, self.args.chunks, self.args.interval_ms)
@@ -620,6 +622,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--interval-ms", type=float, default=2.0, help="OpenAI stub: ms between stream chunks")
     parser.add_argument("--bedrock-chunks", type=int, default=50)
     parser.add_argument("--bedrock-interval-ms", type=float, default=10.0)
+    parser.add_argument("--workers", type=int, default=1, help="the gateway's serve.workers (RSS and CPU then cover every worker)")
     parser.add_argument("--report", help="print the table of an existing results JSON and exit")
     args = parser.parse_args(argv)
 

@@ -79,7 +79,7 @@ class Target:
 
 def _gateway(logs: Path, env: dict[str, str], stub_port: int, workers: int) -> tuple[Proc, int]:
     port = free_port()
-    text = gateway_yaml(port, stub_port, None).replace("  timeout: 60\n", f"  timeout: 60\n  workers: {workers}\n")
+    text = gateway_yaml(port, stub_port, None, workers)
     config = logs / f"llmrouter-w{workers}.yaml"
     config.write_text(text)
     proc = Proc(f"llmrouter-w{workers}", [sys.executable, "-m", "llmrouter", "serve", "--config", str(config), "--port", str(port),
