@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import ssl
 from collections.abc import AsyncIterator
 from typing import Any
@@ -88,7 +89,19 @@ def _raise_as_httpcore(exc: BaseException) -> None:
 
 
 def _message(exc: BaseException) -> str:
-    # aiohttp's payload errors end with a repr of the parser's error; the first clause says it.
+    """The error's text in httpcore2's words where aiohttp's would read differently to a user
+    (the catalog quotes it): aiohttp prefixes "Cannot connect to host ... ssl:default" and
+    reports a body cut short as a ``TransferEncodingError: 400``, which reads like an HTTP 400."""
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return str(exc.certificate_error)
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        if isinstance(exc.os_error, (socket.gaierror, ssl.SSLError)):  # DNS, TLS handshake
+            return str(exc.os_error)
+        return "All connection attempts failed"  # refused or unreachable, as anyio says it
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "Server disconnected without sending a response."
+    if isinstance(exc, aiohttp.ClientPayloadError) and "not completed" in str(exc):
+        return "peer closed connection without sending complete message body"
     return str(exc) or type(exc).__name__
 
 
