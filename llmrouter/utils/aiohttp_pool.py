@@ -25,8 +25,10 @@ Where this differs from httpcore2 (documented in docs/benchmark.md):
 - the pool timeout and the connect timeout are one aiohttp budget (waiting for a free slot
   plus connecting); running out of it raises ``ConnectTimeout`` (the catalog answers both
   with the same "timeout" entry);
-- no separate write timeout: aiohttp writes the (small, buffered) request body in the
-  background and a stalled upload surfaces as a read timeout;
+- aiohttp has no write timeout, and its read timer starts once the body is sent: the write
+  timeout is enforced as a deadline on the whole send (pool + connect + write + read budgets),
+  so an upstream that stops reading the body fails with ``WriteTimeout`` within that sum
+  rather than within the write timeout alone;
 - idle keep-alive connections are not capped separately (``max_keepalive_connections``);
   they expire after ``keepalive_expiry`` as before; DNS answers are cached 10 s (aiohttp's
   default) where httpcore2 resolved on every new connection;
@@ -37,15 +39,23 @@ Where this differs from httpcore2 (documented in docs/benchmark.md):
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import io
 import logging
 import socket
 import ssl
+import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import httpcore2
 from yarl import URL
+
+if sys.version_info >= (3, 11):
+    from asyncio import timeout as _deadline
+else:  # pragma: no cover - aiohttp itself depends on async-timeout before 3.11
+    from async_timeout import timeout as _deadline
 
 __all__ = ["AiohttpPool"]
 
@@ -56,6 +66,8 @@ log = logging.getLogger("llmrouter.http_pool")
 # httpx2 always sends Host, Accept, Accept-Encoding, Connection and User-Agent itself; aiohttp
 # must add none of its own (nor a Content-Type for a body the caller did not label).
 _SKIP_AUTO_HEADERS = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
+
+_LARGE_BODY = 1 << 20  # aiohttp's threshold for its "large body as raw bytes" ResourceWarning
 
 # aiohttp's exceptions, most specific first, as the httpcore2 ones httpcore would have raised.
 _ERROR_MAP: tuple[tuple[type[BaseException], type[Exception]], ...] = (
@@ -69,7 +81,7 @@ _ERROR_MAP: tuple[tuple[type[BaseException], type[Exception]], ...] = (
     (aiohttp.InvalidURL, httpcore2.UnsupportedProtocol),
     (aiohttp.ClientOSError, httpcore2.ReadError),  # reset by peer on an open connection
     (aiohttp.ClientConnectionError, httpcore2.ReadError),
-    (asyncio.TimeoutError, httpcore2.ReadTimeout),
+    (asyncio.TimeoutError, httpcore2.ReadTimeout),  # (while reading the body)
 )
 
 
@@ -103,6 +115,23 @@ def _message(exc: BaseException) -> str:
     if isinstance(exc, aiohttp.ClientPayloadError) and "not completed" in str(exc):
         return "peer closed connection without sending complete message body"
     return str(exc) or type(exc).__name__
+
+
+# The socket the current task's request is being sent on (see _TrackedRequest).
+_sending: contextvars.ContextVar[asyncio.BaseTransport | None] = contextvars.ContextVar("aiohttp_pool_sending", default=None)
+
+
+class _TrackedRequest(aiohttp.ClientRequest):
+    """An aiohttp request that notes the socket it is sent on.
+
+    A body the upstream stops reading stays in that socket's buffer, and a cancelled aiohttp
+    request closes its connection gracefully, which waits for the buffer to drain: forever.
+    On the write timeout the pool aborts the socket instead, as httpcore2 did.
+    """
+
+    async def send(self, conn: Any) -> aiohttp.ClientResponse:
+        _sending.set(conn.transport)
+        return await super().send(conn)
 
 
 class _HeldResponse(aiohttp.ClientResponse):
@@ -151,6 +180,15 @@ class _ResponseStream:
             self._response.close()
 
 
+def _send_budget(timeouts: dict[str, float | None]) -> float | None:
+    """Seconds a send may take up to the response headers: the sum of its four budgets
+    (None when any is unbounded)."""
+    parts = (timeouts.get("pool"), timeouts.get("connect"), timeouts.get("write"), timeouts.get("read"))
+    if None in parts:
+        return None
+    return sum(parts)  # type: ignore[arg-type]
+
+
 class AiohttpPool:
     """httpcore2's pool interface on one ``aiohttp.ClientSession``, opened on first use.
 
@@ -184,6 +222,7 @@ class AiohttpPool:
             auto_decompress=False,  # httpx2 decodes Content-Encoding itself, as over httpcore2
             trust_env=False,  # proxies are httpx2's mounts (see http_client.pooled_client)
             response_class=_HeldResponse,
+            request_class=_TrackedRequest,
             timeout=aiohttp.ClientTimeout(total=None),
         )
         return self._session
@@ -220,18 +259,32 @@ class AiohttpPool:
         if log.isEnabledFor(logging.DEBUG):
             default_port = 443 if url.scheme == b"https" else 80
             log.debug("request.started host=%r port=%d method=%r", url.host.decode("ascii"), url.port or default_port, request.method.decode("ascii"))
+        timeouts = extensions.get("timeout", {})
+        sending = _sending.set(None)
         try:
-            response = await session.request(
-                request.method.decode("ascii"),
-                target,
-                headers=headers,
-                data=body or None,
-                allow_redirects=False,  # httpx2 follows redirects itself, when asked to
-                timeout=self._timeout(extensions.get("timeout", {})),
-                server_hostname=sni,
-            )
+            # aiohttp's own timers (pool + connect, then read once the body is sent) fire
+            # before this deadline unless the body itself is stuck: that is the write timeout.
+            async with _deadline(_send_budget(timeouts)):
+                response = await session.request(
+                    request.method.decode("ascii"),
+                    target,
+                    headers=headers,
+                    # aiohttp warns about bytes over 1 MiB (a long conversation): those go as a
+                    # file-like body it sends in pieces, with the same Content-Length.
+                    data=io.BytesIO(body) if len(body) > _LARGE_BODY else (body or None),
+                    allow_redirects=False,  # httpx2 follows redirects itself, when asked to
+                    timeout=self._timeout(timeouts),
+                    server_hostname=sni,
+                )
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            if type(exc) in (TimeoutError, asyncio.TimeoutError):  # our deadline, not aiohttp's
+                stuck = _sending.get()
+                if stuck is not None:
+                    stuck.abort()
+                raise httpcore2.WriteTimeout("the request body could not be sent in time") from exc
             _raise_as_httpcore(exc)
+        finally:
+            _sending.reset(sending)
         return httpcore2.Response(
             status=response.status,
             headers=list(response.raw_headers),

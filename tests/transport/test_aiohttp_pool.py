@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import socket
+import threading
 import time
 import warnings
 from collections.abc import Iterator
@@ -73,6 +75,20 @@ async def test_the_pooled_client_runs_on_the_aiohttp_pool_and_sends_what_httpcor
     assert (ours.method, ours.path, ours.body) == (before.method, before.path, before.body)
 
 
+async def test_a_conversation_over_a_mebibyte_arrives_whole(up: LoopbackUpstream) -> None:
+    up.route = lambda request: StubReply(body=completion_body("read it all"))
+    long_text = "lorem ipsum " * 200_000  # 2.4 MB: aiohttp sends it in pieces, not as one bytes object
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResourceWarning)
+        async with pooled_client() as client:
+            big = from_request({"api_name": "m", "api_endpoint": f"{up.url}/v1", "query": long_text}, api_keys=("k-1",))
+            await achat(big, client)
+    sent = up.requests[-1]
+    assert int(sent.headers["content-length"]) == len(sent.body) > 2_000_000
+    assert "transfer-encoding" not in sent.headers
+    assert sent.json()["messages"][-1]["content"] == long_text
+
+
 async def test_a_stream_arrives_chunk_by_chunk_not_at_its_end(up: LoopbackUpstream) -> None:
     words = "one two three four five"
     up.route = lambda request: StubReply(parts=sse_answer(words), interval=0.2)
@@ -128,6 +144,52 @@ async def test_a_failing_upstream_gives_the_same_catalog_error_as_on_httpcore2(
         assert ours.code == expected[model]
 
 
+@pytest.fixture
+def deaf_upstream() -> Iterator[str]:
+    """A server that accepts connections and never reads from them (a stuck upload)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.05)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    thread.join()
+    for conn in held:
+        conn.close()
+    listener.close()
+
+
+def test_a_body_the_upstream_never_reads_ends_in_a_write_timeout_as_on_httpcore2(deaf_upstream: str) -> None:
+    body = b"x" * (64 << 20)  # far more than the loopback socket buffers hold
+
+    async def send(make_client: Any) -> float:
+        async with make_client() as client:
+            started = time.monotonic()
+            with pytest.raises(httpx2.WriteTimeout):  # not the test's own bound below: a hang fails
+                await asyncio.wait_for(client.post(f"{deaf_upstream}/v1/chat/completions", content=body, timeout=0.3), 10.0)
+            return time.monotonic() - started
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for make_client in (pooled_client, httpcore2_client):
+            # Ours within the sum of the four budgets (pool, connect, write, read: 1.2 s), plus slack.
+            assert asyncio.run(send(make_client)) < 5.0
+        gc.collect()
+    # The stuck socket was aborted, not left closing with 64 MB to flush; and no warning about
+    # the large body itself.
+    assert not [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+
+
 def test_a_client_made_outside_a_loop_opens_its_session_on_the_loop_and_closes_it(
     up: LoopbackUpstream, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -148,7 +210,7 @@ def test_a_client_made_outside_a_loop_opens_its_session_on_the_loop_and_closes_i
         session = asyncio.run(use_and_close())
         gc.collect()  # aiohttp reports an unclosed session or connector from __del__
     assert session.closed and pool._session is None
-    assert not [w for w in caught if "nclosed" in str(w.message)]
+    assert not [w for w in caught if "nclosed" in str(w.message)], [str(w.message) for w in caught]
     assert "nclosed" not in caplog.text
 
 
