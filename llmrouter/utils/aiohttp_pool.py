@@ -67,6 +67,7 @@ log = logging.getLogger("llmrouter.http_pool")
 # must add none of its own (nor a Content-Type for a body the caller did not label).
 _SKIP_AUTO_HEADERS = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
 
+_MAX_HEAD = 16 * 1024
 _LARGE_BODY = 1 << 20  # aiohttp's threshold for its "large body as raw bytes" ResourceWarning
 
 # aiohttp's exceptions, most specific first, as the httpcore2 ones httpcore would have raised.
@@ -223,6 +224,9 @@ class AiohttpPool:
             trust_env=False,  # proxies are httpx2's mounts (see http_client.pooled_client)
             response_class=_HeldResponse,
             request_class=_TrackedRequest,
+            # No stricter than h11 under httpcore2 (16 KiB of status line and headers in all).
+            max_line_size=_MAX_HEAD,
+            max_field_size=_MAX_HEAD,
             timeout=aiohttp.ClientTimeout(total=None),
         )
         return self._session

@@ -75,6 +75,15 @@ async def test_the_pooled_client_runs_on_the_aiohttp_pool_and_sends_what_httpcor
     assert (ours.method, ours.path, ours.body) == (before.method, before.path, before.body)
 
 
+async def test_a_long_response_header_passes_as_it_did_on_httpcore2(up: LoopbackUpstream) -> None:
+    long_value = "c" * 12_000  # over aiohttp's default 8190-byte line limit, under h11's 16 KiB head
+    up.route = lambda request: StubReply(body=completion_body("fine"), headers={"x-trace": long_value})
+    for make_client in (pooled_client, httpcore2_client):
+        async with make_client() as client:
+            response = await client.get(f"{up.url}/v1/models")
+        assert response.headers["x-trace"] == long_value
+
+
 async def test_a_conversation_over_a_mebibyte_arrives_whole(up: LoopbackUpstream) -> None:
     up.route = lambda request: StubReply(body=completion_body("read it all"))
     long_text = "lorem ipsum " * 200_000  # 2.4 MB: aiohttp sends it in pieces, not as one bytes object
