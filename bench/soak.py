@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -55,6 +56,7 @@ class SoakResult:
     rss_samples: list[tuple[float, float]] = field(default_factory=list)  # (seconds into the run, MB)
     fds_idle: int | None = None
     fds_after: int | None = None
+    upstream_keepalive_after: int | None = None  # of fds_after: pooled connections to the upstream
     threads_idle: int | None = None
     threads_after: int | None = None
     healthy_after: bool = False
@@ -96,7 +98,7 @@ class SoakResult:
             "rss_mb": {"idle": self.rss_idle_mb, "after_warmup": self.rss_warm_mb, "end": self.rss_end_mb,
                        "after_load": self.rss_after_mb, "growth_after_warmup": growth,
                        "steady_slope_mb_per_min": round(slope, 2) if slope is not None else None},
-            "fds": {"idle": self.fds_idle, "after_load": self.fds_after},
+            "fds": {"idle": self.fds_idle, "after_load": self.fds_after, "upstream_keepalive_after": self.upstream_keepalive_after},
             "threads": {"idle": self.threads_idle, "after_load": self.threads_after},
             "healthy_after": self.healthy_after,
             "memory_flat": flat,
@@ -115,6 +117,28 @@ def _proc_count(pid: int, what: str) -> int | None:
         if what == "fds":
             return len(os.listdir(f"/proc/{pid}/fd"))
         return len(os.listdir(f"/proc/{pid}/task"))
+    except OSError:
+        return None
+
+
+def _connections_to(pid: int, port: int) -> int | None:
+    """The process's established TCP connections to ``port`` (its pooled upstream connections,
+    which stay open for the keep-alive period and are no leak): /proc, no dependency."""
+    try:
+        inodes = set()
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            with contextlib.suppress(OSError):
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if link.startswith("socket:["):
+                    inodes.add(link[8:-1])
+        count = 0
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with contextlib.suppress(OSError), open(table) as fh:
+                for line in list(fh)[1:]:
+                    fields = line.split()  # sl local rem st ... inode
+                    if fields[3] == "01" and int(fields[2].rsplit(":", 1)[1], 16) == port and fields[9] in inodes:
+                        count += 1
+        return count
     except OSError:
         return None
 
@@ -275,6 +299,7 @@ def run_soak(concurrency: int = 200, duration: float = 60.0, *, chunks: int = 20
         time.sleep(settle)  # connections close, buffers drain
         result.rss_after_mb = rss_mb(gateway.pid)
         result.fds_after = _proc_count(gateway.pid, "fds")
+        result.upstream_keepalive_after = _connections_to(gateway.pid, stub_port)
         result.threads_after = _proc_count(gateway.pid, "threads")
         import urllib.request
 

@@ -141,11 +141,8 @@ class _HeldResponse(aiohttp.ClientResponse):
     """An aiohttp response that keeps its connection until :meth:`_ResponseStream.aclose`.
 
     aiohttp hands a connection back to its pool the moment the parser sees the end of the
-    body, even when the reader stopped before it (an SSE relay stops at ``[DONE]``). httpcore2
-    drops such a connection instead, so a stream never leaves an idle socket behind; the
-    soak test (tests/resilience/test_disconnect.py) counts descriptors on that promise.
-    Reusing them would save a connect (a TLS handshake upstream) per stream: see
-    docs/benchmark.md.
+    body, even while the caller still holds the response: here the stream's ``aclose``
+    decides, once the caller is done with it.
     """
 
     def _response_eof(self) -> None:  # aiohttp's hook, run when the body's last byte is parsed
@@ -156,9 +153,12 @@ class _ResponseStream:
     """An aiohttp response body as httpcore2's async byte stream: chunks as they arrive
     (an SSE event is relayed when it is read, not when the body ends).
 
-    ``aclose`` hands the connection back to the pool only when the reader took the body to
-    its end, and drops it otherwise, as httpcore2 does: a relay that stops at ``[DONE]``
-    closes its upstream connection rather than parking it for the keep-alive period.
+    ``aclose`` hands the connection back to the pool when the whole body has arrived, read
+    or not, and drops it otherwise. An SSE relay stops reading at ``[DONE]``, and the body's
+    last bytes (the chunked terminator) come in the same packet or right after: keeping
+    that connection saves the next stream a connect (a TCP and TLS handshake upstream),
+    where httpcore2 dropped every stream's connection. A body still arriving cannot be left
+    on a pooled connection (it would poison the next request), so that one is closed.
     """
 
     __slots__ = ("_response", "_drained")
@@ -177,9 +177,9 @@ class _ResponseStream:
         self._drained = True
 
     async def aclose(self) -> None:
-        if self._drained:
+        if self._drained or self._response.content.is_eof():  # all of it is here: reusable
             self._response.release()
-        else:  # stopped early: the rest of the body would poison the next request
+        else:  # stopped while the body is still arriving
             self._response.close()
 
 

@@ -16,6 +16,7 @@ import threading
 import time
 import warnings
 from collections.abc import Iterator
+from contextlib import aclosing
 from typing import Any
 
 import httpx2
@@ -119,6 +120,32 @@ async def test_sequential_answers_share_one_keep_alive_connection(faults: FaultU
         for _ in range(3):
             await achat(call(faults.url, "ok"), client)
     assert len(faults.conns_for("ok")) == before + 1
+
+
+async def test_streams_read_to_done_reuse_their_upstream_connection(faults: FaultUpstream) -> None:
+    """The relay stops reading at [DONE]; the body's end came with it, so the next stream
+    goes out on the same connection (no new connect, no TLS handshake upstream)."""
+    before = len(faults.conns_for("ok"))
+    async with pooled_client() as client:
+        for _ in range(3):
+            chunks = [chunk async for chunk in astream(call(faults.url, "ok"), client)]
+            assert any(c["choices"] and c["choices"][0]["delta"].get("content") for c in chunks)
+    assert len(faults.conns_for("ok")) == before + 1
+
+
+async def test_a_stream_left_while_its_body_still_arrives_is_not_reused(faults: FaultUpstream) -> None:
+    """A consumer that stops mid-answer: the rest of that body must never reach the next request."""
+    async with pooled_client() as client:
+        chunks = aclosing(astream(call(faults.url, "drip"), client))
+        async with chunks as stream:
+            async for _ in stream:
+                break  # the upstream keeps sending for 10 s
+        deadline = time.monotonic() + 5
+        while not faults.conns_for("drip")[-1].closed_at and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        assert faults.conns_for("drip")[-1].closed_at, "the dripping connection was kept"
+        answer = await achat(call(faults.url, "ok"), client)  # and the pool still serves cleanly
+    assert answer["choices"][0]["message"]["content"] == "Hello world"
 
 
 FAULTS = [
