@@ -10,7 +10,7 @@ gateway serves as many requests as its CPU allows, which is what the ratio is ab
 
 Side by side, in one run, for non-streamed and streamed requests at concurrency 20: the stub
 directly, ``llmrouter serve`` with ``serve.workers: 1`` and ``2``, and LiteLLM's proxy with
-``--num_workers 1`` (its own virtualenv, as in :mod:`bench.run`). Each is measured ``--runs``
+``--num_workers 1`` and ``2`` (its own virtualenv, as in :mod:`bench.run`). Each is measured ``--runs``
 times, the targets interleaved (so a burst of noise from the shared machine lands on all of
 them), for ``--seconds`` each; the report gives medians, the CPU each gateway spent per request
 (its whole process tree) and the ratio of medians. The load generator, the stub and the
@@ -90,7 +90,7 @@ def _gateway(logs: Path, env: dict[str, str], stub_port: int, workers: int) -> t
     return proc, port
 
 
-def _proxy(logs: Path, env: dict[str, str], stub_port: int, spec: str) -> tuple[Proc, int, str] | None:
+def _proxy(logs: Path, env: dict[str, str], stub_port: int, spec: str, workers: int) -> tuple[Proc, int, str] | None:
     try:
         litellm_bin, version = ensure_litellm_proxy(spec, logs)
     except (subprocess.CalledProcessError, OSError) as exc:
@@ -99,13 +99,13 @@ def _proxy(logs: Path, env: dict[str, str], stub_port: int, spec: str) -> tuple[
     port = free_port()
     config = logs / "litellm-proxy.yaml"
     config.write_text(litellm_yaml(stub_port, free_port()))  # the Bedrock model is not driven here
-    proc = Proc("litellm-proxy", [str(litellm_bin), "--config", str(config), "--host", "127.0.0.1", "--port", str(port),
-                                  "--num_workers", "1"], logs / "litellm-proxy.log", env=env, cwd=logs)
+    proc = Proc(f"litellm-proxy-w{workers}", [str(litellm_bin), "--config", str(config), "--host", "127.0.0.1", "--port", str(port),
+                                              "--num_workers", str(workers)], logs / f"litellm-proxy-w{workers}.log", env=env, cwd=logs)
     if wait_http(port, "/health/liveliness", timeout=240, proc=proc, interval=0.05) is None:
         log(f"LiteLLM proxy did not start:\n{proc.tail()}")
         proc.stop()
         return None
-    time.sleep(1.0)
+    time.sleep(1.0 + 2.0 * (workers - 1))  # every worker loads the proxy before it accepts
     return proc, port, version
 
 
@@ -124,11 +124,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for workers in (1, 2):
         proc, port = _gateway(logs, env, stub_port, workers)
         targets.append(Target(f"llmrouter-w{workers}", f"http://127.0.0.1:{port}{chat}", "bench", proc.pid))
-    if not args.skip_litellm:
-        started = _proxy(logs, env, stub_port, args.litellm_spec)
+    for workers in () if args.skip_litellm else (1, 2):
+        started = _proxy(logs, env, stub_port, args.litellm_spec, workers)
         if started is not None:
             proc, port, version = started
-            targets.append(Target("litellm-proxy", f"http://127.0.0.1:{port}{chat}", "bench", proc.pid,
+            targets.append(Target(f"litellm-proxy-w{workers}", f"http://127.0.0.1:{port}{chat}", "bench", proc.pid,
                                   [f"authorization: Bearer {LITELLM_MASTER_KEY}"]))
     for i in range(args.runs):
         for mode in MODES:
@@ -147,11 +147,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def markdown(report: dict[str, Any]) -> str:
     t = report["targets"]
-    proxy = t.get("litellm-proxy")
     lines = [f"Concurrency {report['concurrency']}, upstream answering at once, medians of {report['runs']} runs of "
              f"{report['seconds_per_run']} s (LiteLLM proxy {report['litellm_proxy'] or 'not run'}), {report['cpus']} CPUs.", "",
-             "| target | JSON req/s | JSON CPU ms/req | SSE req/s | SSE CPU ms/req | JSON ÷ proxy | SSE ÷ proxy |", "|---|---|---|---|---|---|---|"]
+             "| target | JSON req/s | JSON CPU ms/req | SSE req/s | SSE CPU ms/req | JSON ÷ proxy (same workers) | SSE ÷ proxy (same workers) |", "|---|---|---|---|---|---|---|"]
     for name, modes in t.items():
+        # Our gateway with N workers against the proxy with N workers.
+        proxy = t.get(f"litellm-proxy-{name.rsplit('-', 1)[-1]}") if name.startswith("llmrouter") else None
         ratios = [f"{modes[m]['rps_median'] / proxy[m]['rps_median']:.1f}x" if proxy and proxy[m]["rps_median"] else "-" for m in MODES]
         cpu = [f"{modes[m]['cpu_ms_per_request_median']:.2f}" if modes[m]["cpu_ms_per_request_median"] is not None else "-" for m in MODES]
         lines.append(f"| {name} | {modes['json']['rps_median']:.0f} | {cpu[0]} | {modes['stream']['rps_median']:.0f} | {cpu[1]} | {ratios[0]} | {ratios[1]} |")
