@@ -18,6 +18,7 @@ from typing import Any
 from llmrouter.config import ConfigError, OpenClawConfig
 from llmrouter.providers import BEDROCK
 from llmrouter.secrets import install_log_redaction
+from llmrouter.stderr_logging import StderrHandler
 
 __all__ = ["run_from_cli", "serve_one", "setup_logging"]
 
@@ -35,7 +36,7 @@ def _is_loopback(host: str) -> bool:
 
 def setup_logging(level: str, log_format: str = "text") -> None:
     """Log lines to stderr: ``text`` as before, ``json`` one JSON object per line (every logger)."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = StderrHandler()
     if log_format == "json":
         from openclaw_litellm.observability import JsonFormatter
 

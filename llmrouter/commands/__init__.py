@@ -16,6 +16,8 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from llmrouter.stderr_logging import StderrHandler
+
 if TYPE_CHECKING:
     from llmrouter.config import LLMConfig, OpenClawConfig
 
@@ -89,7 +91,7 @@ def setup_logging() -> None:
 
     root = logging.getLogger()
     if not root.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = StderrHandler()
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         root.addHandler(handler)
     root.setLevel(logging.WARNING)
