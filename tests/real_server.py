@@ -2,14 +2,20 @@
 
 What a client sees is what uvicorn itself does (TestClient only emulates the ASGI server).
 :class:`RunningGateway` builds the gateway from a config; :func:`serving` serves an app it is
-given with the uvicorn options under test (``ws_max_size``...).
+given with the uvicorn options under test (``ws_max_size``...). For a spawned
+``llmrouter serve`` process: :func:`llmrouter_command`, :func:`free_port`, :func:`wait_for_ok`
+and :func:`stop_process`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import socket
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 from collections.abc import Iterator
 from typing import Any
 
@@ -89,3 +95,28 @@ def wait_for_ok(proc: Any, url: str, log: Any, *, deadline_s: float, poll_s: flo
                 pass
             time.sleep(poll_s)
     pytest.fail(f"no 200 from {url} within {deadline_s} s:\n{log.read_text()}")
+
+
+def llmrouter_command() -> list[str]:
+    """The installed ``llmrouter`` script of this interpreter, else ``python -m llmrouter``."""
+    script = Path(sys.executable).with_name("llmrouter")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "llmrouter"]
+
+
+def free_port() -> int:
+    """A loopback port free right now (for a server the test spawns)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def stop_process(proc: subprocess.Popen, grace_s: float = 10.0) -> None:
+    """SIGTERM (the gateway drains and exits), SIGKILL if it is still there after ``grace_s``."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)

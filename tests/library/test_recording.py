@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,21 +19,17 @@ import httpx
 import orjson
 from bench.upstreams.bedrock_stub import BedrockStub
 from bench.upstreams.openai_stub import OpenAIStub
+from real_server import free_port
 
 PLANTED_KEY = "sk-planted-provider-key-0123456789abcdef"
 PLANTED_AWS_SECRET = "planted/aws+secret/KEY0123456789abcdefghij"
 PLANTED_SESSION_TOKEN = "PlantedSessionToken0123456789ABCDEFGHIJ"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @contextmanager
 def gateway(config: Path, *flags: str) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "AWS_SECRET_ACCESS_KEY": PLANTED_AWS_SECRET,

@@ -21,14 +21,12 @@ import json
 import logging
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import httpx
 
 from conftest import ROOT, sse_events
 from loopback import StubReply, converse_body, openai_completion_body, openai_sse_parts, recorded_converse_stream_frames
-from real_server import wait_for_ok
+from real_server import free_port, llmrouter_command, stop_process, wait_for_ok
 
 PROVIDER_KEY = "prov-planted-3f9a1c7e5b2d8a"
 AWS_SECRET = "awssecret-planted-9b8c7d6e5f4a3b2c1d0e"
@@ -145,8 +143,7 @@ def test_no_secret_in_the_serve_process_logs_responses_or_cassettes(upstream_fac
     log = tmp_path / "serve.log"
     port = free_port()
     env = {**os.environ, **planted_env(), "PYTHONUNBUFFERED": "1", "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
-    script = Path(sys.executable).with_name("llmrouter")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "llmrouter"]
+    command = llmrouter_command()
     proc = subprocess.Popen(
         [*command, "serve", "--config", str(config), "--port", str(port), "--log-level", "debug", "--record", str(cassettes)],
         cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
@@ -156,12 +153,7 @@ def test_no_secret_in_the_serve_process_logs_responses_or_cassettes(upstream_fac
         wait_for_ok(proc, f"{url}/health/ready", log, deadline_s=90.0)
         seen = exercise(url)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop_process(proc, grace_s=15)
 
     # The secrets did travel where they could leak from...
     assert any(r.headers.get("authorization") == f"Bearer {PROVIDER_KEY}" for r in up.requests)
@@ -178,13 +170,6 @@ def test_no_secret_in_the_serve_process_logs_responses_or_cassettes(upstream_fac
         if file.is_file():
             assert not leaks(file.read_text(errors="replace")), f"{file.name} leaks {leaks(file.read_text(errors='replace'))}"
 
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_no_secret_in_the_in_process_gateway_logs(gateway_factory, upstream_factory, monkeypatch, caplog):

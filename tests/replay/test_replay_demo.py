@@ -10,7 +10,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from real_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "configs" / "openclaw_example.yaml"
@@ -26,16 +26,11 @@ LINE = re.compile(r"^  (?P<model>[\w.-]+): (?P<listed>.+)$")
 ENTRY = re.compile(r'("(?:[^"\\]|\\.)*") \((JSON and streamed|streamed only|JSON only)\)')
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
 def demo() -> Iterator[tuple[str, dict[str, list[tuple[str, str]]]]]:
     """The demo gateway's URL and its banner: model -> [(prompt, mode)]."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "NVIDIA_", "OPENAI_"))}
     proc = subprocess.Popen(
         [sys.executable, "-m", "llmrouter", "serve", "--config", str(CONFIG), "--port", str(port), "--replay", "cassettes/reference"],

@@ -16,14 +16,13 @@ no shrinking database is written (``database=None``), so runs are reproducible f
 
 from __future__ import annotations
 
-import copy
 import json
-from typing import Any
 
 import httpx
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from openapi_schema import gateway_schema
 
 
 MAX_EXAMPLES = 100
@@ -69,29 +68,7 @@ def check_response(status: int, content_type: str, text: str) -> None:
 # --- schemathesis, from the app's OpenAPI document --------------------------------------------
 
 
-def openapi_document() -> dict[str, Any]:
-    """The app's OpenAPI, with ``model`` narrowed to names that exist (and one that does not),
-    so that valid examples reach the upstream instead of all stopping at 404."""
-    from openclaw_litellm.app import create_app
-    from llmrouter.config import OpenClawConfig
-
-    app = create_app(OpenClawConfig.from_dict({"llms": {name: {"provider": "vllm", "model": "ok", "base_url": "http://127.0.0.1:9/v1"} for name in MODELS if name not in ("auto", "no-such-model")}}))
-    document = copy.deepcopy(app.openapi())
-    body = document["paths"]["/v1/chat/completions"]["post"]["requestBody"]["content"]["application/json"]["schema"]
-    body["properties"]["model"] = {"type": "string", "enum": MODELS}
-    return document
-
-
-def _schema():  # noqa: ANN202 - schemathesis' OpenApiSchema
-    import schemathesis
-    from schemathesis.generation import GenerationMode
-
-    schema = schemathesis.openapi.from_dict(openapi_document())
-    schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], max_examples=MAX_EXAMPLES)
-    return schema
-
-
-schema = _schema()
+schema = gateway_schema(MODELS, max_examples=MAX_EXAMPLES)
 
 
 @schema.parametrize()

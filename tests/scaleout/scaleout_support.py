@@ -8,21 +8,16 @@ Import the fixture into a test module: ``from scaleout_support import redis_serv
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from real_server import free_port, llmrouter_command
 
 START_DEADLINE_S = 10.0
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class RedisServer:
@@ -92,12 +87,6 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
 
 READY_DEADLINE_S = 30.0
 
-
-def llmrouter_command() -> list[str]:
-    import sys
-
-    script = Path(sys.executable).with_name("llmrouter")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "llmrouter"]
 
 
 class Gateway:

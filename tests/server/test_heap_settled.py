@@ -11,14 +11,13 @@ import gc
 import os
 import re
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from conftest import ROOT
-from real_server import wait_for_ok
+from real_server import free_port, llmrouter_command, stop_process, wait_for_ok
 
 from openclaw_litellm import heap
 
@@ -45,7 +44,7 @@ def test_settle_moves_live_objects_out_of_collections(unfreeze_after):
 
 
 def test_served_gateway_freezes_startup_and_warmed_litellm(tmp_path):
-    port = _free_port()
+    port = free_port()
     config = tmp_path / "gateway.yaml"
     config.write_text(
         "llms:\n"
@@ -55,7 +54,7 @@ def test_served_gateway_freezes_startup_and_warmed_litellm(tmp_path):
     log = tmp_path / "serve.log"
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "AWS_ACCESS_KEY_ID": "AKIDTESTONLY", "AWS_SECRET_ACCESS_KEY": "test-not-real",
            "NO_PROXY": "127.0.0.1,localhost"}
-    proc = subprocess.Popen([sys.executable, "-m", "llmrouter", "serve", "--config", str(config), "--port", str(port),
+    proc = subprocess.Popen([*llmrouter_command(), "serve", "--config", str(config), "--port", str(port),
                              "--log-level", "debug"], cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     try:
         wait_for_ok(proc, f"http://127.0.0.1:{port}/health/ready", log, deadline_s=90)
@@ -64,8 +63,7 @@ def test_served_gateway_freezes_startup_and_warmed_litellm(tmp_path):
             time.sleep(0.05)
         counts = _frozen_counts(log)
     finally:
-        proc.terminate()
-        proc.wait(15)
+        stop_process(proc, grace_s=15)
     # Once when the app is up, once after LiteLLM's import and warm-up (hundreds of thousands).
     assert len(counts) == 2, log.read_text()[-3000:]
     assert max(counts) > 100_000
@@ -74,10 +72,3 @@ def test_served_gateway_freezes_startup_and_warmed_litellm(tmp_path):
 def _frozen_counts(log: Path) -> list[int]:
     return [int(n) for n in re.findall(r"heap settled: (\d+) objects frozen", log.read_text(errors="replace"))]
 
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

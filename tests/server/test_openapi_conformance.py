@@ -12,11 +12,11 @@ model answers at once.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
+from openapi_schema import gateway_document, gateway_schema
 
 MAX_EXAMPLES = 15
 MODELS = ["auto", "stub", "no-such-model"]
@@ -30,30 +30,8 @@ def gw(gateway_factory, up):  # noqa: ANN001, ANN201
     )
 
 
-def _document() -> dict[str, Any]:
-    """The app's own document, ``model`` narrowed to names that exist and one that does not
-    (otherwise nearly every generated request would end at 404)."""
-    from llmrouter.config import OpenClawConfig
-    from openclaw_litellm.app import create_app
-
-    app = create_app(OpenClawConfig.from_dict({"llms": {"stub": {"provider": "vllm", "model": "ok", "base_url": "http://127.0.0.1:9/v1"}}}))
-    document = copy.deepcopy(app.openapi())
-    for path in ("/v1/chat/completions", "/v1/responses"):
-        body = document["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]
-        body["properties"]["model"] = {"type": "string", "enum": MODELS}
-    return document
-
-
-def _schema():  # noqa: ANN202 - schemathesis' OpenApiSchema
-    import schemathesis
-    from schemathesis.generation import GenerationMode
-
-    schema = schemathesis.openapi.from_dict(_document())
-    schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], max_examples=MAX_EXAMPLES)
-    return schema
-
-
-schema = _schema()
+PATHS = ("/v1/chat/completions", "/v1/responses")
+schema = gateway_schema(MODELS, max_examples=MAX_EXAMPLES, paths=PATHS)
 
 
 def _checks(path: str) -> list[Any]:
@@ -79,7 +57,7 @@ def test_every_answer_matches_the_openapi_document(case, gw) -> None:  # noqa: A
 
 
 def test_the_document_lists_error_statuses_and_required_bodies() -> None:
-    document = _document()
+    document = gateway_document(MODELS, PATHS)
     for path in ("/v1/chat/completions", "/v1/responses"):
         operation = document["paths"][path]["post"]
         assert operation["requestBody"]["required"] is True

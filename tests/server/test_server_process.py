@@ -9,9 +9,7 @@ model's ``base_url``. The config has a Bedrock model, so LiteLLM loads in the ba
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,21 +19,12 @@ import pytest
 
 from conftest import ROOT
 from loopback import StubReply, converse_body, openai_completion_body, openai_sse_parts
-from real_server import wait_for_ok
+from real_server import free_port, llmrouter_command, stop_process, wait_for_ok
 
 HEALTH_DEADLINE_S = 20.0
 READY_DEADLINE_S = 60.0
 
 
-def llmrouter_command() -> list[str]:
-    script = Path(sys.executable).with_name("llmrouter")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "llmrouter"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def route(request) -> StubReply:
@@ -67,13 +56,7 @@ def serve(tmp_path):
 
     yield start
     for proc in started:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+        stop_process(proc)
 
 
 def test_llmrouter_serve_process(serve, upstream):

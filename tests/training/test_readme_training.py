@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from real_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -36,11 +36,6 @@ def _commands(block: str) -> list[str]:
     joined = block.replace("\\\n", " ")
     return [line.strip() for line in joined.splitlines() if line.strip() and not line.strip().startswith("#")]
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
@@ -67,7 +62,7 @@ def test_readme_generate_train_eval_route_serve(tmp_path):
     routes = [json.loads(line) for line in run(commands[3]).stdout.splitlines()]
     assert routes[0] == {"query": "Who wrote the novel Moby-Dick?", "model": "llama-3.1-8b-instruct"}
 
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         f"exec {commands[4]} --port {port}", shell=True, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, start_new_session=True,
