@@ -11,7 +11,7 @@ import argparse
 import sys
 from typing import Any
 
-from llmrouter.commands import CommandError, print_error
+from llmrouter.commands import CommandError, load_config, print_error
 
 __all__ = ["add_parser", "candidate_prices", "run_from_cli"]
 
@@ -47,13 +47,8 @@ def candidate_prices(args: argparse.Namespace) -> dict[str, Any]:
 
 def _config_prices(path: str) -> dict[str, Any]:
     from llmrouter.pricing import prices_of
-    from llmrouter.config import ConfigError, OpenClawConfig
 
-    try:
-        config = OpenClawConfig.from_yaml(path)
-    except ConfigError as exc:
-        raise CommandError(str(exc)) from None
-    return {name: prices_of(llm) for name, llm in config.llms.items()}
+    return {name: prices_of(llm) for name, llm in load_config(path).llms.items()}
 
 
 def run_from_cli(args: argparse.Namespace) -> int:

@@ -57,10 +57,7 @@ def _number(value: Any) -> float | None:
 
 def load_llms(path: str | Path) -> dict[str, Prices]:
     """``{name: Prices}`` from a JSON object ``{name: {input_price, output_price, ...}}``."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    text = read_text(path, DataError)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

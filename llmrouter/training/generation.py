@@ -188,8 +188,8 @@ async def run_generation(
             bar.set_postfix(spent=f"${budget.spent:.4f}", errors=summary.errors, refresh=False)
             bar.update(1)
 
-    # This loop owns the pooled client of the OpenAI-compatible calls (Bedrock: LiteLLM's own).
-    client = None if all(m.provider.startswith("bedrock:") for m in candidates) else pooled_client()
+    # This loop owns the pooled client every call goes out on (Bedrock's Converse calls too).
+    client = pooled_client()
     try:
         workers = [worker(q) for q in queues.values() for _ in range(max(1, options.concurrency))]
         await asyncio.gather(*workers)
@@ -197,8 +197,7 @@ async def run_generation(
         bar.close()
         summary.spent = budget.spent
         summary.stopped_by_budget = budget.exhausted
-        if client is not None:
-            await client.aclose()
+        await client.aclose()
     return summary
 
 

@@ -121,3 +121,11 @@ def test_bad_flags_are_one_line(tmp_path, capsys, small_router):
     queries = write_jsonl(tmp_path / "q.jsonl", [{"query": "hi"}])
     assert main(["route", "--router", str(small_router), "--input", str(queries), "--cost-weight", "-1"]) == 2
     assert _one_error_line(capsys) == "error: --cost-weight must be >= 0 (0 = quality only), got -1"
+
+
+def test_a_price_list_that_is_not_utf8_names_the_file(tmp_path, capsys):
+    llms = tmp_path / "llms.json"
+    llms.write_bytes(b"\xff\xfe{}")
+    scores = write_jsonl(tmp_path / "scores.jsonl", [GOOD])
+    assert main(["train", "--scores", str(scores), "--llms", str(llms), "--out", str(tmp_path / "r")]) == 2
+    assert f"{llms}: not UTF-8 text" in _one_error_line(capsys)
