@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from llmrouter import config_upstream, providers
 from llmrouter.aws_regions import check_region
 from llmrouter.config_messages import describe
+from llmrouter.key_vars import VAR_REFERENCE
 from llmrouter.limits import ApiKeyEntry
 from llmrouter.prompt_cache import CacheTTL, PromptCacheMode
 from llmrouter.provider_names import BEDROCK_NAMES, close_provider_name
@@ -49,7 +50,6 @@ DEFAULT_BASE_URLS = {
 }
 
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 class ConfigError(ValueError):
@@ -393,4 +393,4 @@ def _interpolate(node: Any, source: str, path: tuple[str, ...]) -> Any:
             f"(export it, or write ${{{name}:-default}})"
         )
 
-    return _VAR.sub(value, node)
+    return VAR_REFERENCE.sub(value, node)

@@ -11,21 +11,21 @@ from __future__ import annotations
 import os
 import re
 
-__all__ = ["expand", "unset_vars"]
+__all__ = ["VAR_REFERENCE", "expand", "unset_vars"]
 
-# The same syntax as the config loader's: ${VAR} and ${VAR:-default}.
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+# ${VAR} and ${VAR:-default}: the one syntax, also the config loader's.
+VAR_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 def unset_vars(value: str) -> list[str]:
     """The variables ``value`` reads that are unset or empty now (without a default)."""
     if "${" not in value:
         return []
-    return [m.group(1) for m in _VAR.finditer(value) if m.group(2) is None and not os.environ.get(m.group(1))]
+    return [m.group(1) for m in VAR_REFERENCE.finditer(value) if m.group(2) is None and not os.environ.get(m.group(1))]
 
 
 def expand(value: str) -> str:
     """``value`` with every variable replaced by its current value (unset ones by "")."""
     if "${" not in value:
         return value
-    return _VAR.sub(lambda m: os.environ.get(m.group(1)) or (m.group(2) or ""), value)
+    return VAR_REFERENCE.sub(lambda m: os.environ.get(m.group(1)) or (m.group(2) or ""), value)

@@ -20,6 +20,7 @@ from typing import Any
 from llmrouter import errors
 from llmrouter.limits import Limiter
 from llmrouter.pricing import usage_cost
+from llmrouter.utils.openai_shapes import usage_cache_counts
 from llmrouter.state import StateStore
 from openclaw_litellm import metrics, request_context
 
@@ -69,9 +70,9 @@ class Accounting:
             context.attempts = attempts
             context.model = model
         if usage:
-            details = usage.get("prompt_tokens_details") or {}
+            cached, _ = usage_cache_counts(usage)
             for kind, value in (("prompt", usage.get("prompt_tokens")), ("completion", usage.get("completion_tokens")),
-                                ("cached", details.get("cached_tokens") if isinstance(details, Mapping) else 0)):
+                                ("cached", cached)):
                 if isinstance(value, int) and value > 0:
                     metrics.TOKENS.labels(model, kind).inc(value)
         llm = self.prices.get(model)

@@ -29,11 +29,14 @@ def unfreeze_after():
 
 
 def test_settle_moves_live_objects_out_of_collections(unfreeze_after):
+    thresholds = gc.get_threshold()
     graph = [{"node": i, "edges": []} for i in range(50_000)]
     for i, node in enumerate(graph[1:], 1):
         node["edges"].append(graph[i - 1])  # containers the collector tracks
     heap.settle()
     assert gc.get_freeze_count() >= len(graph)
+    # The collector still runs on its own schedule for what requests create.
+    assert gc.isenabled() and gc.get_threshold() == thresholds
     # What a request creates afterwards is still collected: a cycle built now is freed.
     cycle: list = []
     cycle.append(cycle)
