@@ -61,11 +61,17 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def _jsonl(path: Path):  # noqa: ANN202 - (line number, object) pairs
+    from llmrouter.jsonl import lines_of, objects, read_text
+
+    return objects(path, lines_of(read_text(path)))
+
+
 def run(kind: str, n: int) -> dict[str, float | str]:
     from llmrouter.training.router_dir import load_router
 
-    rows = [json.loads(line) for line in (DATA / "scores-train.jsonl").read_text(encoding="utf-8").split("\n") if line.strip()]
-    sample = [json.loads(line)["query"] for line in (DATA / "queries-sample.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [row for _, row in _jsonl(DATA / "scores-train.jsonl")]
+    sample = [row["query"] for _, row in _jsonl(DATA / "queries-sample.jsonl")]
     queries = (sample + [r["query"] for r in rows[::3]])[:n]
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / kind

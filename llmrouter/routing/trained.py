@@ -29,21 +29,18 @@ class Trained:
     name = "trained"
 
     def __init__(self, router: "TrainedRouter", pool: Sequence[str], cost_weight: float | None) -> None:
-        import numpy as np
+        from llmrouter.training import decision  # numpy: the `train` extra, loaded with the router
 
         self.router = router
         self.cost_weight = router.cost_weight if cost_weight is None else cost_weight
         allowed = set(pool)
-        # Models outside router.models (the pool) are never picked: an infinite penalty.
-        self._penalty = self.cost_weight * router.relative_cost + np.array(
-            [0.0 if m in allowed else np.inf for m in router.models]
-        )
+        # Models outside the pool are never picked (an infinite penalty), computed once here.
+        self._penalty = decision.penalty(router.relative_cost, self.cost_weight, [m in allowed for m in router.models])
+        self._picks = decision.picks
         self._models = router.models
 
     def decide(self, text: str) -> str:
-        import numpy as np
-
-        return self._models[int(np.argmax(self.router.predict(text) - self._penalty))]
+        return self._models[int(self._picks(self.router.predict(text), self._penalty))]
 
     async def choose(self, request: RoutedRequest) -> str:
         return self.decide(last_user_text(request))

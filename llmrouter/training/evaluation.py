@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from llmrouter.training import decision
+
 __all__ = ["SWEEP", "default_cost_weight", "format_table", "summarize"]
 
 # cost_weight values every evaluation reports: dense where the curve bends (small weights).
@@ -42,7 +44,7 @@ def summarize(
     ref = singles[best]
     router = []
     for weight in sweep:
-        point = _point(scores, cost, np.argmax(predicted - weight * relative_cost, axis=1))
+        point = _point(scores, cost, decision.picks(predicted, decision.penalty(relative_cost, weight)))
         point["quality_vs_best"] = point["quality"] / ref["quality"] if ref["quality"] else float("nan")
         point["cost_vs_best"] = point["cost"] / ref["cost"] if ref["cost"] else float("nan")
         router.append({"cost_weight": weight, **point})

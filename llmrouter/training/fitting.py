@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from llmrouter.training import decision
 from llmrouter.training import featurizer as features
 from llmrouter.training.data import RoutingData
 from llmrouter.training.evaluation import default_cost_weight, summarize
@@ -53,10 +54,6 @@ def _fit(
     return featurizer, KINDS[kind_name].fit(counts.tfidf(rows, keep, featurizer), data.scores[rows], settings), keep
 
 
-def _relative(model_cost: np.ndarray) -> np.ndarray:
-    top = model_cost.max()
-    return model_cost / top if top > 0 else np.zeros_like(model_cost)
-
 
 def _mean_cost(cost: np.ndarray) -> np.ndarray:
     return np.nan_to_num(np.nanmean(cost, axis=0), nan=0.0)
@@ -79,7 +76,7 @@ def cross_validate(
     for f, (train_rows, test_rows) in enumerate(KFold(folds, shuffle=True, random_state=seed).split(np.arange(n))):
         featurizer, kind, keep = _fit(kind_name, settings, data, counts, train_rows)
         predicted[test_rows] = kind.predict_many(counts.tfidf(test_rows, keep, featurizer))
-        relative[f] = _relative(_mean_cost(data.cost[train_rows]))
+        relative[f] = decision.relative_cost(_mean_cost(data.cost[train_rows]))
     complete = data.complete
     if not complete.any():
         return {"skipped": "no query has a score for every model, so no two routings can be compared"}
@@ -118,7 +115,7 @@ def fit_router(
         kind,
         train,
         dict(zip(data.models, map(float, model_cost))),
-        _relative(model_cost),
+        decision.relative_cost(model_cost),
         metrics,
         weight,
         time.perf_counter() - started,

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from llmrouter.training import decision
 from llmrouter.training import featurizer as features
 from llmrouter.training.data import sha256_of
 from llmrouter.training.kinds import KINDS, Kind
@@ -66,8 +67,7 @@ class TrainedRouter:
         self.kind = kind
         self.models: list[str] = list(manifest["models"])
         self.model_cost = np.array([float(manifest["model_cost"][m]) for m in self.models])
-        top = self.model_cost.max()
-        self.relative_cost = self.model_cost / top if top > 0 else np.zeros_like(self.model_cost)
+        self.relative_cost = decision.relative_cost(self.model_cost)
         self.cost_weight = float(manifest.get("cost_weight", 0.0))
 
     def predict(self, text: str) -> np.ndarray:
@@ -75,11 +75,11 @@ class TrainedRouter:
 
     def choose(self, text: str, cost_weight: float | None = None) -> str:
         weight = self.cost_weight if cost_weight is None else cost_weight
-        return self.models[int(np.argmax(self.predict(text) - weight * self.relative_cost))]
+        return self.models[int(decision.picks(self.predict(text), decision.penalty(self.relative_cost, weight)))]
 
     def picks(self, predicted: np.ndarray, cost_weight: float) -> np.ndarray:
         """Column index of the chosen model for each row of predicted scores."""
-        return np.argmax(predicted - cost_weight * self.relative_cost, axis=1)
+        return decision.picks(predicted, decision.penalty(self.relative_cost, cost_weight))
 
     def prices(self) -> dict[str, Any]:
         """``{model: Prices}`` the router was trained with (for rows without ``cost``)."""
