@@ -36,6 +36,16 @@ class Cooldowns:
         # Models this process last saw with failures on record: a success clears only those,
         # so a healthy model's success costs no call to the store.
         self._on_record: set[str] = set()
+        # What this process's cooldown gauge shows per model: it is written only when that
+        # changes (in multiprocess mode every write is a file write, and during an incident
+        # every request reads every model's marks).
+        self._shown: dict[str, int] = {}
+
+    def _show(self, name: str, cooling: bool) -> None:
+        value = 1 if cooling else 0
+        if self._shown.get(name) != value:
+            self._shown[name] = value
+            metrics.COOLDOWN.labels(name).set(value)
 
     async def order(self, candidates: Sequence[T]) -> Sequence[T]:
         """``(name, ...)`` candidates with cooling ones moved to the end (order kept otherwise)."""
@@ -51,7 +61,7 @@ class Cooldowns:
                     self._on_record.discard(name)
                 else:
                     self._on_record.add(name)
-                metrics.COOLDOWN.labels(name).set(1 if cooling else 0)
+                self._show(name, bool(cooling))
         return marks
 
     @staticmethod
@@ -70,11 +80,11 @@ class Cooldowns:
             return False
         self._on_record.add(name)
         cooling = await self.store.failed(name, self.after, self.seconds, err.retry_after)
-        metrics.COOLDOWN.labels(name).set(1 if cooling else 0)
+        self._show(name, cooling)
         return cooling
 
     async def success(self, name: str) -> None:
         if name in self._on_record:
             self._on_record.discard(name)
             await self.store.succeeded(name)
-            metrics.COOLDOWN.labels(name).set(0)
+            self._show(name, False)

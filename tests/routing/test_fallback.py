@@ -309,3 +309,26 @@ async def test_a_zero_cooldown_disables_it():
     cd = Cooldowns(after=1, seconds=0, clock=Clock())
     await cd.failure("a", errors.throttled("m", None, "test", retry_after=5))
     assert not await cd.cooling("a")
+
+
+async def test_the_cooldown_gauge_follows_the_model_through_cooldown_and_recovery():
+    from prometheus_client import REGISTRY
+
+    def shown(name: str) -> float | None:
+        return REGISTRY.get_sample_value("llmrouter_model_in_cooldown", {"model": name})
+
+    clock = Clock()
+    cd = Cooldowns(after=2, seconds=10, clock=clock)
+    await cd.failure("gauge-a", DOWN)
+    assert shown("gauge-a") == 0  # one failure: on record, not cooling
+    await cd.failure("gauge-a", DOWN)
+    assert shown("gauge-a") == 1
+    await cd.marks(["gauge-a", "gauge-b"])
+    assert shown("gauge-a") == 1
+    clock.now += 10
+    await cd.marks(["gauge-a"])  # the cooldown ran out: a read shows it
+    assert shown("gauge-a") == 0
+    await cd.failure("gauge-a", DOWN)  # half-open: cooling again at once
+    assert shown("gauge-a") == 1
+    await cd.success("gauge-a")
+    assert shown("gauge-a") == 0
